@@ -1,0 +1,1 @@
+"""exolrs.stage4"""

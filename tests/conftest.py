@@ -1,0 +1,16 @@
+"""Shared fixtures: small simulated observations made once per test session."""
+
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def tiny_sim(tmp_path_factory):
+    """The `tiny` preset (24 integrations × 10 groups in 3 segments), seed 1."""
+    from exolrs.simulate import simulate_tso
+
+    out = tmp_path_factory.mktemp("tiny_sim")
+    result = simulate_tso(out, "tiny", seed=1)
+    result["outdir"] = out
+    return result
