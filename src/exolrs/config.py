@@ -1,0 +1,189 @@
+"""One YAML file describes a whole run: validated with pydantic, every default documented.
+
+`load_config(path)` reads and validates a run file; an unknown or bad key raises an
+`ExolrsError` naming the key, the line and what is allowed.  `template()` writes the annotated
+YAML that `exolrs init-config` prints.  Relative paths in a run file are relative to the file.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from exolrs.errors import ExolrsError
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class EmiCorrConfig(_Section):
+    skip: bool = Field(False, description="Skip the 390 Hz EMI correction.")
+    frequencies: list[float] = Field(
+        [390.625], description="Fundamental EMI frequencies to remove (Hz)."
+    )
+    n_harmonics: int = Field(3, ge=1, le=10, description="Harmonics per frequency, incl. it.")
+
+
+class Stage1Config(_Section):
+    chunk_ints: int = Field(
+        16, ge=1, description="Integrations per streamed chunk (memory ∝ chunk_ints × ngroups)."
+    )
+    hot_pixel_map: Path | None = Field(
+        None, description="Extra boolean hot-pixel map (e.g. Stage 2's) flagged in DQInit."
+    )
+    saturation_threshold: float | None = Field(
+        None, gt=0, description="Saturation level in DN overriding the reference; null = ref."
+    )
+    emicorr: EmiCorrConfig = Field(default_factory=EmiCorrConfig)
+    miri_drop_groups: int = Field(
+        12, ge=0, description="First N groups marked DO_NOT_USE (RSCD / reset anomaly)."
+    )
+    flag_up_ramp: bool = Field(False, description="Up-the-ramp two-point-difference jumps.")
+    rejection_threshold: float = Field(4.0, gt=0, description="Up-the-ramp threshold (σ).")
+    flag_in_time: bool = Field(True, description="Time-domain jump detection across ints.")
+    time_rejection_threshold: float = Field(
+        10.0, gt=0, description="Time-domain jump threshold (σ); the tutorial uses 7."
+    )
+    time_window: int = Field(5, ge=3, description="Integrations in the time-domain window.")
+    skip_steps: list[
+        Literal["dq_init", "saturation", "emicorr", "reset", "linearity", "dark", "jump"]
+    ] = Field([], description="Steps to skip.")
+
+
+class ParallelConfig(_Section):
+    backend: Literal["serial", "processes", "dask"] = Field(
+        "processes", description="serial, local processes, or a dask.distributed cluster."
+    )
+    workers: int = Field(2, ge=1, description="Processes (or dask workers for a local cluster).")
+    scheduler: str | None = Field(
+        None, description="dask scheduler address (tcp://host:port); null = start a local one."
+    )
+
+
+class RunConfig(_Section):
+    target: str = Field("target", description="Target name, used in output file names.")
+    input: str | list[str] = Field(
+        ..., description="uncal segments: a glob, a directory, or a list of files."
+    )
+    output_dir: Path = Field(Path("reduction"), description="Where products are written.")
+    references: dict[str, Path] = Field(
+        {}, description="Reference-file overrides by reftype (mask, dark, …); else CRDS."
+    )
+    crds_path: Path | None = Field(None, description="Local CRDS cache (default $CRDS_PATH).")
+    truth: Path | None = Field(None, description="Injected truth (simulations only).")
+    parallel: ParallelConfig = Field(default_factory=ParallelConfig)
+    stage1: Stage1Config = Field(default_factory=Stage1Config)
+
+
+def _key_lines(text: str) -> dict[tuple[str, ...], int]:
+    """1-based line of every mapping key path in a YAML document."""
+    lines: dict[tuple[str, ...], int] = {}
+
+    def walk(node: Any, path: tuple[str, ...]) -> None:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                p = (*path, str(key.value))
+                lines[p] = key.start_mark.line + 1
+                walk(value, p)
+
+    try:
+        walk(yaml.compose(text), ())
+    except yaml.YAMLError:
+        pass
+    return lines
+
+
+def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
+    def fix(p: Path | None) -> Path | None:
+        return None if p is None or p.is_absolute() else base / p
+
+    cfg.output_dir = fix(cfg.output_dir)
+    cfg.references = {k: fix(v) for k, v in cfg.references.items()}
+    cfg.crds_path = fix(cfg.crds_path)
+    cfg.truth = fix(cfg.truth)
+    cfg.stage1.hot_pixel_map = fix(cfg.stage1.hot_pixel_map)
+    if isinstance(cfg.input, str):
+        cfg.input = cfg.input if Path(cfg.input).is_absolute() else str(base / cfg.input)
+    else:
+        cfg.input = [s if Path(s).is_absolute() else str(base / s) for s in cfg.input]
+    return cfg
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a run file; relative paths become relative to the file."""
+    path = Path(path)
+    try:
+        text = path.read_text()
+    except FileNotFoundError:
+        raise ExolrsError(
+            f"run file {path} not found; create one with `exolrs init-config {path}`"
+        ) from None
+    except OSError as exc:
+        raise ExolrsError(f"cannot read run file {path}: {exc.strerror}") from None
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ExolrsError(f"{path} is not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ExolrsError(f"{path} must be a YAML mapping of keys (see `exolrs init-config`)")
+    try:
+        cfg = RunConfig.model_validate(raw)
+    except ValidationError as exc:
+        lines = _key_lines(text)
+        msgs = []
+        for e in exc.errors():
+            loc = tuple(str(x) for x in e["loc"])
+            line = next((lines[loc[:k]] for k in range(len(loc), 0, -1) if loc[:k] in lines), None)
+            where = f"line {line}, " if line else ""
+            key = ".".join(loc)
+            if e["type"] == "extra_forbidden":
+                parent = RunConfig
+                for part in loc[:-1]:
+                    field = parent.model_fields.get(part)
+                    ann = getattr(field, "annotation", None)
+                    if isinstance(ann, type) and issubclass(ann, BaseModel):
+                        parent = ann
+                allowed = ", ".join(parent.model_fields)
+                msgs.append(f"{where}unknown key '{key}' (allowed here: {allowed})")
+            elif e["type"] == "missing":
+                msgs.append(f"missing required key '{key}'")
+            else:
+                msgs.append(f"{where}'{key}': {e['msg']} (got {e.get('input')!r})")
+        raise ExolrsError(f"{path}: " + "; ".join(msgs)) from None
+    return _resolve_paths(cfg, path.parent)
+
+
+def template() -> str:
+    """Annotated YAML listing every key, its default and its meaning."""
+    out = ["# exolrs run file — every key with its default.  Paths are relative to this file."]
+
+    def emit(model: type[BaseModel], indent: int) -> None:
+        pad = "  " * indent
+        for name, field in model.model_fields.items():
+            ann = field.annotation
+            if isinstance(ann, type) and issubclass(ann, BaseModel):
+                out.append(
+                    f"{pad}{name}:" + (f"  # {field.description}" if field.description else "")
+                )
+                emit(ann, indent + 1)
+                continue
+            default = (
+                "<required>"
+                if field.is_required()
+                else field.get_default(call_default_factory=True)
+            )
+            value = yaml.safe_dump(
+                str(default) if isinstance(default, Path) else default,
+                default_flow_style=True,
+            ).strip()
+            value = value.removesuffix("\n...").removesuffix("...").strip()
+            if field.is_required():
+                value = "uncal/*_uncal.fits"
+            out.append(f"{pad}{name}: {value}  # {field.description}")
+
+    emit(RunConfig, 0)
+    return "\n".join(out) + "\n"
