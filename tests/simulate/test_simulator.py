@@ -193,3 +193,32 @@ def test_same_seed_same_data(tmp_path, tiny_sim):
     a = fits.getdata(tiny_sim["uncal"][2], "SCI")
     b = fits.getdata(again["uncal"][2], "SCI")
     assert np.array_equal(a, b)
+
+
+def test_reference_files_carry_the_simulated_detector(tiny_sim):
+    """The calibration the reduction loads is the detector the simulator used."""
+    from stdatamodels.jwst import datamodels as dm
+
+    model = _Model(preset("tiny", seed=1))
+    m, refs = model.maps, tiny_sim["refs"]
+    with dm.open(refs["linearity"]) as lin:
+        np.testing.assert_array_equal(lin.coeffs, m.nonlin)
+    with dm.open(refs["saturation"]) as sat:
+        np.testing.assert_array_equal(sat.data, m.saturation)
+    with dm.open(refs["gain"]) as gain, dm.open(refs["readnoise"]) as rn:
+        np.testing.assert_array_equal(gain.data, m.gain)
+        np.testing.assert_array_equal(rn.data, m.read_noise)
+    with dm.open(refs["mask"]) as mask:
+        flagged = (mask.dq & 1).astype(bool)
+        np.testing.assert_array_equal(flagged, m.hot_known | m.dead)
+        assert not flagged[m.hot_new].any()  # new hot pixels are for BadPix to find
+    with dm.open(refs["dark"]) as dark:
+        assert dark.data.shape == (2, 10, 416, 72)
+        # first integration's reset anomaly is larger than the later ones'
+        assert np.median(dark.data[0, 0] - dark.data[1, 0]) > 0
+        assert dark.meta.subarray.name == "SLITLESSPRISM"
+    with dm.open(refs["specwcs"]) as wcs:
+        assert wcs.wavetable["wavelength"].min() < 5 and wcs.wavetable["wavelength"].max() > 14
+    with dm.open(refs["emicorr"]) as emi:
+        assert emi.frequencies.Hz390.frequency == pytest.approx(390.625)
+        assert list(emi.subarray_cases.SLITLESSPRISM.freqs.FAST) == ["Hz390"]

@@ -42,11 +42,13 @@ def _common_meta(model, reftype: str, description: str) -> None:
 
 def _save(model, refdir: Path, reftype: str, ext: str = "fits") -> Path:
     path = refdir / f"jwst_miri_{reftype}_{TAG}.{ext}"
-    tmp = path.with_name(f".{path.stem}.part.{ext}")
-    model.meta.filename = path.name
-    model.save(tmp)
+    # Written under the final name in a scratch folder (the model records its file name),
+    # then moved into place, so an interrupted run never leaves a complete-looking file.
+    scratch = refdir / ".partial"
+    scratch.mkdir(exist_ok=True)
+    model.save(scratch / path.name)
     model.close()
-    os.replace(tmp, path)
+    os.replace(scratch / path.name, path)
     return path
 
 
@@ -111,6 +113,7 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
 
     out["specwcs"] = _write_specwcs(refdir, arrays["specwcs"])
     out["emicorr"] = _write_emicorr(refdir, arrays["emicorr"])
+    (refdir / ".partial").rmdir()
     return out
 
 

@@ -1,0 +1,191 @@
+"""Per-integration products in the JWST layout: rateints and calints, and the hot-pixel map.
+
+A `<root>_rateints.fits` / `<root>_calints.fits` holds the primary header of its uncal segment
+(DATAMODL = CubeModel), `SCI`, `ERR` float32 (nints, ny, nx), `DQ` uint32, `VAR_POISSON`,
+`VAR_RNOISE`, and `INT_TIMES`, so `stdatamodels.jwst.datamodels.open` reads it as a CubeModel.
+Every file is written under a temporary name and renamed when complete.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from astropy.io import fits
+
+from exolrs.errors import ExolrsError
+
+ARRAYS = ("SCI", "ERR", "DQ", "VAR_POISSON", "VAR_RNOISE")
+_SUFFIX = re.compile(r"_(uncal|rateints|calints|rate|ramp|cal)\.fits$")
+
+
+def product_name(path: str | os.PathLike, suffix: str, outdir: str | os.PathLike) -> Path:
+    """``<outdir>/<root>_<suffix>.fits`` for an input named ``<root>_<anything>.fits``."""
+    name = Path(path).name
+    root = _SUFFIX.sub("", name) if _SUFFIX.search(name) else Path(name).stem
+    return Path(outdir) / f"{root}_{suffix}.fits"
+
+
+def atomic_write(hdul: fits.HDUList, path: str | os.PathLike) -> Path:
+    """Write `hdul` to ``path`` via a temporary name; never leaves a half-written file."""
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        hdul.writeto(tmp, overwrite=True)
+        os.replace(tmp, path)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        raise ExolrsError(
+            f"could not write {path}: {exc.strerror or exc}. Check the output folder is "
+            "writable and the disk has space."
+        ) from None
+    return path
+
+
+def _int_times_hdu(int_times) -> fits.BinTableHDU | None:
+    if int_times is None:
+        return None
+    hdu = fits.BinTableHDU(np.asarray(int_times), name="INT_TIMES")
+    return hdu
+
+
+class IntegrationsWriter:
+    """Collect per-integration arrays of one segment, then write one product file.
+
+    Memory is one segment's worth of float32 planes (≈ 120 MB for 200 integrations), not the
+    exposure's.  ``write(offset, sci, err, dq, var_poisson=, var_rnoise=)`` fills integrations
+    [offset, offset + n); ``close()`` writes the file (only when every integration is filled).
+    """
+
+    def __init__(
+        self,
+        path,
+        nints: int,
+        shape: tuple[int, int],
+        header=None,
+        int_times=None,
+        extra_keywords: dict | None = None,
+        datamodel: str = "CubeModel",
+    ) -> None:
+        self.path = Path(path)
+        self.header = fits.Header(header) if header is not None else fits.Header()
+        self.int_times = int_times
+        self.extra = extra_keywords or {}
+        self.datamodel = datamodel
+        self.arrays = {
+            name: np.zeros((nints, *shape), np.uint32 if name == "DQ" else np.float32)
+            for name in ARRAYS
+        }
+        self.filled = np.zeros(nints, bool)
+
+    def write(self, offset, sci, err, dq, *, var_poisson=None, var_rnoise=None) -> None:
+        n = sci.shape[0]
+        sl = slice(offset, offset + n)
+        self.arrays["SCI"][sl] = sci
+        self.arrays["ERR"][sl] = err
+        self.arrays["DQ"][sl] = dq
+        if var_poisson is not None:
+            self.arrays["VAR_POISSON"][sl] = var_poisson
+        if var_rnoise is not None:
+            self.arrays["VAR_RNOISE"][sl] = var_rnoise
+        self.filled[sl] = True
+
+    def close(self) -> Path:
+        if not self.filled.all():
+            missing = np.flatnonzero(~self.filled)
+            raise ExolrsError(
+                f"{self.path.name}: integrations {missing[:5].tolist()}… were never computed; "
+                "the product was not written."
+            )
+        primary = fits.PrimaryHDU(header=self.header)
+        h = primary.header
+        for key in ("NAXIS1", "NAXIS2", "NAXIS3", "NAXIS4"):
+            h.remove(key, ignore_missing=True)
+        h["DATAMODL"] = self.datamodel
+        h["FILENAME"] = self.path.name
+        h["FILETYPE"] = "calibrated"
+        for k, v in self.extra.items():
+            h[k] = v
+        hdus = [primary]
+        for name, arr in self.arrays.items():
+            hdu = fits.ImageHDU(arr, name=name)
+            if name == "SCI":
+                hdu.header["BUNIT"] = h.get("S_BUNIT", "DN/s")
+            hdus.append(hdu)
+        times = _int_times_hdu(self.int_times)
+        if times is not None:
+            hdus.append(times)
+        return atomic_write(fits.HDUList(hdus), self.path)
+
+
+@dataclass
+class Integrations:
+    """Per-integration products of a whole exposure, concatenated over segments."""
+
+    sci: np.ndarray
+    err: np.ndarray
+    dq: np.ndarray
+    var_poisson: np.ndarray
+    var_rnoise: np.ndarray
+    int_times: np.ndarray | None
+    header: fits.Header
+    paths: list[Path]
+
+
+def read_integrations_product(paths) -> Integrations:
+    """Read rateints or calints files (in the given order) into one set of cubes."""
+    if isinstance(paths, str | os.PathLike):
+        paths = [paths]
+    parts: dict[str, list] = {name: [] for name in ARRAYS}
+    times = []
+    header = None
+    for p in map(Path, paths):
+        if not p.is_file():
+            raise ExolrsError(f"product not found: {p}; run the previous stage first")
+        try:
+            with fits.open(p, memmap=False) as hdul:
+                header = header or hdul[0].header.copy()
+                for name in ARRAYS:
+                    if name in hdul:
+                        parts[name].append(np.asarray(hdul[name].data))
+                    else:
+                        parts[name].append(np.zeros_like(parts["SCI"][-1]))
+                if "INT_TIMES" in hdul:
+                    times.append(np.asarray(hdul["INT_TIMES"].data).copy())
+        except (OSError, KeyError, ValueError) as exc:
+            raise ExolrsError(f"cannot read {p}: {exc}; re-run the stage that wrote it") from None
+    cat = {name: np.concatenate(v) for name, v in parts.items()}
+    return Integrations(
+        sci=cat["SCI"].astype(np.float32),
+        err=cat["ERR"].astype(np.float32),
+        dq=cat["DQ"].astype(np.uint32),
+        var_poisson=cat["VAR_POISSON"].astype(np.float32),
+        var_rnoise=cat["VAR_RNOISE"].astype(np.float32),
+        int_times=np.concatenate(times) if len(times) == len(list(paths)) else None,
+        header=header,
+        paths=list(map(Path, paths)),
+    )
+
+
+def write_hot_pixel_map(mask: np.ndarray, path) -> Path:
+    """Save a boolean hot-pixel map (ny, nx) as a FITS image (1 = hot)."""
+    hdu = fits.PrimaryHDU(np.asarray(mask, bool).astype(np.uint8))
+    hdu.header["EXTNAME"] = "HOTPIX"
+    hdu.header["COMMENT"] = "exolrs hot-pixel map: 1 = flag as DO_NOT_USE in DQInit"
+    return atomic_write(fits.HDUList([hdu]), path)
+
+
+def read_hot_pixel_map(path) -> np.ndarray:
+    """A hot-pixel map as bool (ny, nx), from FITS (first image) or .npy."""
+    path = Path(path)
+    if not path.is_file():
+        raise ExolrsError(f"hot-pixel map not found: {path}")
+    try:
+        if path.suffix == ".npy":
+            return np.load(path).astype(bool)
+        return np.asarray(fits.getdata(path)).astype(bool)
+    except (OSError, ValueError) as exc:
+        raise ExolrsError(f"cannot read the hot-pixel map {path}: {exc}") from None
