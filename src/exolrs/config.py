@@ -22,8 +22,8 @@ class _Section(BaseModel):
 
 class EmiCorrConfig(_Section):
     skip: bool = Field(False, description="Skip the 390 Hz EMI correction.")
-    frequencies: list[float] = Field(
-        [390.625], description="Fundamental EMI frequencies to remove (Hz)."
+    frequencies: list[float] | None = Field(
+        None, description="Fundamental EMI frequencies (Hz); null = the EMICORR reference's."
     )
     n_harmonics: int = Field(3, ge=1, le=10, description="Harmonics per frequency, incl. it.")
 

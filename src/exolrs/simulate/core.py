@@ -208,7 +208,9 @@ def reference_arrays(model: _Model) -> dict:
         "linearity": m.nonlin,
         "dark": dark_ramp(m, cfg.ngroups, cfg).astype(np.float32),
         "gain": m.gain,
-        "readnoise": m.read_noise,
+        # JWST READNOISE references hold the noise of a correlated double sample (the
+        # difference of two reads); stcal divides by sqrt(2) for the per-read noise.
+        "readnoise": (m.read_noise * np.sqrt(2.0)).astype(np.float32),
         "reset": np.zeros((2, cfg.ngroups, *m.gain.shape), np.float32),
         "flat": m.flat,
         "specwcs": {

@@ -1,0 +1,400 @@
+"""The streaming Stage 1 engine: chunks of integrations flow through every detector step.
+
+Raw ramps are read in chunks of integrations (memory-mapped, across segment boundaries);
+each chunk passes DQInit → Saturation → EmiCorr → Reset → Linearity (+ dark, dropped groups)
+→ Jump → RampFit in memory, and the slopes are written into one `*_rateints.fits` per segment.
+Time-domain jump detection gets a halo of neighbouring integrations so the result does not
+depend on the chunk size or on segment boundaries.  Chunks are independent tasks: they run
+serially, in local processes, or on a dask cluster (`exolrs.parallel`).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exolrs.config import Stage1Config
+from exolrs.errors import ExolrsError
+from exolrs.io.segments import Exposure
+
+log = logging.getLogger(__name__)
+
+STAGE1_REFTYPES = ("mask", "saturation", "linearity", "dark", "reset", "gain", "readnoise")
+
+
+@dataclass
+class Stage1Refs:
+    """Reference arrays for Stage 1, already cut to the exposure's subarray."""
+
+    mask: np.ndarray
+    saturation: np.ndarray
+    saturation_dq: np.ndarray | None
+    linearity: np.ndarray
+    linearity_dq: np.ndarray | None
+    dark: np.ndarray
+    reset: np.ndarray | None
+    gain: np.ndarray
+    readnoise: np.ndarray
+    emi_frequencies: dict[str, float] = field(default_factory=dict)
+    sources: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass
+class ChunkResult:
+    """Ramp-fit products of the core integrations of one chunk."""
+
+    start: int
+    stop: int
+    slope: np.ndarray
+    err: np.ndarray
+    dq: np.ndarray
+    var_poisson: np.ndarray
+    var_rnoise: np.ndarray
+    seconds: dict[str, float]
+
+
+def process_block(
+    data: np.ndarray,
+    groupdq: np.ndarray,
+    int_start: int,
+    core: slice,
+    refs: Stage1Refs,
+    params: Stage1Config,
+    group_time: float,
+    *,
+    nints_total: int,
+    pixeldq: np.ndarray | None = None,
+    hot_pixel_map: np.ndarray | None = None,
+    subarray: str = "SLITLESSPRISM",
+) -> ChunkResult:
+    """Run every Stage 1 step on a block of integrations (pure: arrays in, arrays out).
+
+    Parameters
+    ----------
+    data, groupdq : (n, ngroups, ny, nx) raw DN (float32) and group DQ of the block,
+        including any halo integrations.
+    int_start : absolute 0-based index of the block's first integration.
+    core : the block's integrations whose slopes are wanted (the rest is halo).
+    nints_total : integrations in the whole exposure (time-domain windows at its ends).
+    """
+    from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, reset, saturation
+
+    skip = set(params.skip_steps)
+    timings: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name: str) -> None:
+        now = time.perf_counter()
+        timings[name] = timings.get(name, 0.0) + now - clock[0]
+        clock[0] = now
+
+    pdq, gdq = dq_init.init_dq(
+        groupdq,
+        None if "dq_init" in skip else refs.mask,
+        pixeldq=pixeldq,
+        hot_pixel_map=hot_pixel_map,
+    )
+    lap("dq_init")
+    if "saturation" not in skip:
+        gdq, pdq = saturation.flag_saturation(
+            data,
+            gdq,
+            pdq,
+            refs.saturation,
+            refs.saturation_dq,
+            saturation_threshold=params.saturation_threshold,
+        )
+        lap("saturation")
+    if "emicorr" not in skip and not params.emicorr.skip:
+        data, _ = emicorr.correct_emi(
+            data,
+            gdq,
+            frequencies=_emi_fundamentals(params, refs),
+            n_harmonics=params.emicorr.n_harmonics,
+            subarray=subarray,
+            skip_groups=params.miri_drop_groups,
+        )
+        lap("emicorr")
+    if "reset" not in skip and refs.reset is not None:
+        data = reset.subtract_reset(data, refs.reset, int_start=int_start)
+        lap("reset")
+    if "linearity" not in skip:
+        data, gdq, pdq = linearity.correct_linearity(
+            data, gdq, pdq, refs.linearity, refs.linearity_dq
+        )
+        lap("linearity")
+    if "dark" not in skip:
+        data = dark.subtract_dark(data, refs.dark, int_start=int_start)
+        lap("dark")
+    gdq = linearity.drop_groups(gdq, params.miri_drop_groups)
+    if "jump" not in skip:
+        if params.flag_up_ramp:
+            gdq = jump.flag_jumps_up_ramp(
+                data,
+                gdq,
+                pdq,
+                refs.readnoise,
+                refs.gain,
+                rejection_threshold=params.rejection_threshold,
+            )
+        if params.flag_in_time:
+            gdq[core] = jump.flag_jumps_in_time(
+                data,
+                gdq,
+                refs.readnoise,
+                refs.gain,
+                threshold=params.time_rejection_threshold,
+                window=params.time_window,
+                int_start=int_start,
+                nints_total=nints_total,
+                core=core,
+            )
+        lap("jump")
+    fit = ramp_fit.fit_ramps(data[core], gdq[core], pdq, refs.readnoise, refs.gain, group_time)
+    lap("ramp_fit")
+    a = int_start + (core.start or 0)
+    return ChunkResult(
+        start=a,
+        stop=a + fit.slope.shape[0],
+        slope=fit.slope,
+        err=fit.err,
+        dq=fit.dq,
+        var_poisson=fit.var_poisson,
+        var_rnoise=fit.var_rnoise,
+        seconds=timings,
+    )
+
+
+def _emi_fundamentals(params: Stage1Config, refs: Stage1Refs) -> tuple[float, ...]:
+    """EMI frequencies: the run file's list when set, else the EMICORR reference's."""
+    if params.emicorr.frequencies:
+        return tuple(params.emicorr.frequencies)
+    return tuple(refs.emi_frequencies.values()) or (390.625,)
+
+
+def halo_for(params: Stage1Config) -> int:
+    """Integrations of halo each chunk needs on each side (time-domain jump detection)."""
+    if params.flag_in_time and "jump" not in params.skip_steps:
+        from exolrs.stage1.jump import time_halo
+
+        return time_halo(params.time_window)
+    return 0
+
+
+def resolve_stage1_refs(
+    header, overrides: dict[str, Path] | None = None, crds_path: Path | None = None
+):
+    """Find every Stage 1 reference file: override → CRDS cache → CRDS server → error."""
+    from exolrs import refs as R
+
+    return R.get_references(
+        header,
+        (*STAGE1_REFTYPES, "emicorr"),
+        overrides=overrides,
+        crds_path=crds_path,
+        optional=("reset", "emicorr"),
+    )
+
+
+_REF_CACHE: dict = {}
+
+
+def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
+    """Load the resolved reference files as arrays cut to the exposure's subarray.
+
+    Cached per process, so worker processes load each file once per run.
+    """
+    from exolrs import refs as R
+
+    key = tuple(sorted((k, str(v)) for k, v in paths.items()))
+    if key in _REF_CACHE:
+        return _REF_CACHE[key]
+    sat, sat_dq = R.load_saturation(paths["saturation"], header)
+    lin, lin_dq = R.load_linearity(paths["linearity"], header)
+    dark, _ = R.load_dark(paths["dark"], header)
+    reset = R.load_reset(paths["reset"], header)[0] if paths.get("reset") else None
+    refs = Stage1Refs(
+        mask=R.load_mask(paths["mask"], header),
+        saturation=sat,
+        saturation_dq=sat_dq,
+        linearity=lin,
+        linearity_dq=lin_dq,
+        dark=dark,
+        reset=reset,
+        gain=R.load_gain(paths["gain"], header),
+        readnoise=R.load_readnoise(paths["readnoise"], header),
+        emi_frequencies={
+            name: freq for name, (freq, _) in R.load_emicorr(paths["emicorr"], header).items()
+        }
+        if paths.get("emicorr")
+        else {},
+    )
+    _REF_CACHE.clear()
+    _REF_CACHE[key] = refs
+    return refs
+
+
+def plan_chunks(nints: int, chunk_ints: int, bounds: Iterable[tuple[int, int]]) -> list:
+    """Core [start, stop) ranges: chunk_ints long, never crossing a segment boundary
+    (so each chunk's slopes go to one rateints file)."""
+    out = []
+    for s0, s1 in bounds:
+        out += [(a, min(a + chunk_ints, s1)) for a in range(s0, s1, chunk_ints)]
+    if not out or out[-1][1] != nints:
+        raise ExolrsError("segment integration ranges do not cover the exposure")
+    return out
+
+
+ProgressFn = Callable[[int, int], None]
+
+
+@dataclass
+class _Task:
+    """One chunk: everything a worker needs to read and reduce it by itself (small to
+    pickle: paths and parameters, never data)."""
+
+    exposure: Exposure
+    start: int
+    stop: int
+    halo: int
+    ref_paths: dict
+    params: Stage1Config
+    group_time: float
+
+
+def _run_task(task: _Task) -> ChunkResult:
+    from exolrs.io.chunks import read_integrations, read_pixeldq
+
+    t0 = time.perf_counter()
+    exp = task.exposure
+    a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
+    data, groupdq = read_integrations(exp, a, b)
+    pixeldq = read_pixeldq(exp)
+    t_read = time.perf_counter() - t0
+    refs = load_stage1_refs(task.ref_paths, exp.header)
+    hot = _hot_pixel_map(task.params.hot_pixel_map)
+    result = process_block(
+        data,
+        groupdq,
+        a,
+        slice(task.start - a, task.stop - a),
+        refs,
+        task.params,
+        task.group_time,
+        nints_total=exp.nints,
+        pixeldq=pixeldq,
+        hot_pixel_map=hot,
+        subarray=str(exp.header.get("SUBARRAY", "SLITLESSPRISM")),
+    )
+    result.seconds["read"] = t_read
+    return result
+
+
+def _hot_pixel_map(path: Path | None) -> np.ndarray | None:
+    if path is None:
+        return None
+    from exolrs.io.products import read_hot_pixel_map
+
+    return read_hot_pixel_map(path)
+
+
+def run_stage1(
+    files,
+    output_dir: str | Path,
+    *,
+    params: Stage1Config | None = None,
+    references: dict[str, Path] | None = None,
+    crds_path: Path | None = None,
+    executor=None,
+    progress: ProgressFn | None = None,
+    force_redo: bool = False,
+    **overrides,
+) -> list[Path]:
+    """Stream uncal segments through every Stage 1 step; write one rateints per segment.
+
+    Parameters
+    ----------
+    files : uncal segment paths, a glob or a directory.
+    output_dir : where `<root>_rateints.fits` files are written.
+    params : a `Stage1Config`; keyword `overrides` (e.g. ``miri_drop_groups=12``) replace
+        its fields.
+    references : reference-file overrides by reftype; others come from CRDS.
+    executor : an `exolrs.parallel` executor (default: serial).
+    progress : callback ``progress(done_integrations, total)``.
+    force_redo : recompute even when every rateints file already exists.
+
+    Returns the rateints paths, in segment order.
+    """
+    from exolrs.io.products import IntegrationsWriter, product_name
+    from exolrs.io.segments import discover_segments
+    from exolrs.parallel import Executor
+
+    params = Stage1Config.model_validate({**(params or Stage1Config()).model_dump(), **overrides})
+    exposure = discover_segments(files)
+    out = Path(output_dir)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExolrsError(f"cannot create output folder {out}: {exc.strerror}") from None
+    targets = [product_name(p, "rateints", out) for p in exposure.paths]
+    if not force_redo and all(t.exists() for t in targets):
+        log.info("Stage 1 products exist; reusing them (force_redo=True recomputes)")
+        return targets
+    if params.miri_drop_groups > exposure.ngroups - 3:
+        raise ExolrsError(
+            f"miri_drop_groups = {params.miri_drop_groups} leaves fewer than 2 usable groups of "
+            f"{exposure.ngroups}; set it to at most {exposure.ngroups - 3}."
+        )
+    header = exposure.header
+    refset = resolve_stage1_refs(header, references, crds_path)
+    load_stage1_refs(refset.paths, header)  # fail early on a bad reference file
+    group_time = float(header.get("TGROUP", header.get("TFRAME")))
+    halo = halo_for(params)
+    chunks = plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
+    tasks = (_Task(exposure, a, b, halo, dict(refset.paths), params, group_time) for a, b in chunks)
+    executor = executor or Executor()
+    totals: dict[str, float] = {}
+    writers: dict[int, IntegrationsWriter] = {}
+    done = 0
+    for result in executor.ordered_map(_run_task, tasks):
+        seg = next(k for k, (s0, s1) in enumerate(exposure.ranges) if s0 <= result.start < s1)
+        if seg not in writers:
+            s0, s1 = exposure.ranges[seg]
+            writers[seg] = IntegrationsWriter(
+                targets[seg],
+                s1 - s0,
+                (exposure.ny, exposure.nx),
+                header=exposure.segment_headers[seg],
+                int_times=exposure.segment_int_times(seg),
+                extra_keywords=_provenance(params, refset),
+            )
+        writers[seg].write(
+            result.start - exposure.ranges[seg][0],
+            result.slope,
+            result.err,
+            result.dq,
+            var_poisson=result.var_poisson,
+            var_rnoise=result.var_rnoise,
+        )
+        if result.stop == exposure.ranges[seg][1]:
+            writers.pop(seg).close()
+        for k, v in result.seconds.items():
+            totals[k] = totals.get(k, 0.0) + v
+        done += result.stop - result.start
+        if progress:
+            progress(done, exposure.nints)
+    log.info("Stage 1 step times (s, summed over chunks): %s", totals)
+    run_stage1.last_timings = totals
+    return targets
+
+
+def _provenance(params: Stage1Config, refset) -> dict:
+    keys = {"S_EXOLRS": ("COMPLETE", "exolrs Stage 1"), "DROPGRPS": params.miri_drop_groups}
+    for k, v in refset.paths.items():
+        keys[f"R_{k.upper()[:6]}"] = Path(v).name[-60:]
+    return keys

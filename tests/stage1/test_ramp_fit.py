@@ -1,0 +1,60 @@
+"""RampFit on ramps with known slopes: exact when noiseless, honest errors, jumps split."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exolrs.dq import DO_NOT_USE, JUMP_DET, SATURATED
+from exolrs.stage1.ramp_fit import fit_ramps
+from tests.stage1.conftest import GAIN, READ_NOISE_CDS, TGROUP, make_ramps
+
+
+def _fit(data, gdq):
+    shape = data.shape[-2:]
+    return fit_ramps(
+        data,
+        gdq,
+        np.zeros(shape, np.uint32),
+        np.full(shape, READ_NOISE_CDS, np.float32),
+        np.full(shape, GAIN, np.float32),
+        TGROUP,
+    )
+
+
+def test_noiseless_ramp_is_exact():
+    rate = np.linspace(1, 5000, 12, dtype=np.float32).reshape(3, 4)
+    data = (100 + rate * TGROUP * np.arange(15)[:, None, None])[None].astype(np.float32)
+    fit = _fit(data, np.zeros(data.shape, np.uint8))
+    np.testing.assert_allclose(fit.slope[0], rate, rtol=1e-5)
+
+
+def test_errors_describe_the_scatter():
+    data, rate, _ = make_ramps(n=40, n_crs=0, seed=3)
+    fit = _fit(data, np.zeros(data.shape, np.uint8))
+    pull = (fit.slope - rate) / fit.err
+    assert abs(np.mean(pull)) < 0.05
+    assert 0.9 < np.std(pull) < 1.1
+    np.testing.assert_allclose(fit.err**2, fit.var_poisson + fit.var_rnoise, rtol=1e-4)
+
+
+def test_flagged_jump_splits_the_ramp_and_dnu_groups_are_ignored():
+    data, rate, _ = make_ramps(n=2, n_crs=0, seed=5)
+    gdq = np.zeros(data.shape, np.uint8)
+    data[:, 10:, 4, 4] += 5000.0  # a big jump at group 10
+    gdq[:, 10, 4, 4] = JUMP_DET
+    data[:, :3, 6, 6] = 60000.0  # garbage in the first groups, flagged
+    gdq[:, :3, 6, 6] = DO_NOT_USE
+    fit = _fit(data, gdq)
+    for y, x in ((4, 4), (6, 6)):
+        assert np.all(np.abs(fit.slope[:, y, x] - rate[y, x]) < 5 * fit.err[:, y, x])
+    unflagged = _fit(data, np.zeros(data.shape, np.uint8))
+    assert np.all(unflagged.slope[:, 4, 4] - rate[4, 4] > 100)
+
+
+def test_fully_saturated_pixel_is_nan_and_flagged():
+    data, _, _ = make_ramps(n=1, n_crs=0)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[0, :, 2, 3] = SATURATED
+    fit = _fit(data, gdq)
+    assert np.isnan(fit.slope[0, 2, 3])
+    assert fit.dq[0, 2, 3] & (SATURATED | DO_NOT_USE)
