@@ -46,3 +46,54 @@ def test_output_path_is_a_file(tmp_path):
 def test_version():
     result = runner.invoke(app, ["version"])
     assert result.exit_code == 0 and result.output.strip()
+
+
+def _run_file(tiny_sim, tmp_path, extra: str = "", name: str = "run.yaml") -> str:
+    refs = "\n".join(f"  {k}: {v}" for k, v in tiny_sim["refs"].items())
+    text = (
+        f"target: WASP-39b\ninput: {tiny_sim['outdir']}/uncal/*_uncal.fits\n"
+        f"output_dir: {tmp_path}/red\nreferences:\n{refs}\n"
+        "parallel:\n  backend: serial\nstage1:\n  miri_drop_groups: 2\n" + extra
+    )
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_init_config_writes_a_template_once(tmp_path):
+    path = tmp_path / "exolrs.yaml"
+    assert runner.invoke(app, ["init-config", str(path)]).exit_code == 0
+    assert "miri_drop_groups" in path.read_text()
+    again = runner.invoke(app, ["init-config", str(path)])
+    assert again.exit_code == 2 and "--force" in again.output
+
+
+def test_run_stage1_from_a_run_file_and_resume(tiny_sim, tmp_path):
+    import json
+
+    cfg = _run_file(tiny_sim, tmp_path)
+    result = runner.invoke(app, ["run", cfg, "--stages", "1"])
+    assert result.exit_code == 0, result.output
+    products = sorted((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))
+    assert len(products) == 3
+    record = json.loads((tmp_path / "red" / "run.json").read_text())
+    assert record["stages"]["1"]["reference_sources"]["dark"] == "override"
+    assert record["versions"]["stcal"] and record["peak_rss"]["main_MB"] > 0
+    mtimes = [p.stat().st_mtime_ns for p in products]
+    assert runner.invoke(app, ["run", cfg]).exit_code == 0
+    assert [p.stat().st_mtime_ns for p in products] == mtimes  # reused
+    assert runner.invoke(app, ["run", cfg, "--force-redo"]).exit_code == 0
+    assert [p.stat().st_mtime_ns for p in products] != mtimes
+
+
+def test_run_errors_exit_2_without_traceback(tiny_sim, tmp_path):
+    cases = [
+        (["run", str(tmp_path / "missing.yaml")], "not found"),
+        (["run", _run_file(tiny_sim, tmp_path, "  chunk_intz: 3\n", "bad.yaml")], "unknown key"),
+        (["run", _run_file(tiny_sim, tmp_path), "--stages", "5"], "not available"),
+        (["run", _run_file(tiny_sim, tmp_path), "--stages", "x"], "--stages takes numbers"),
+    ]
+    for args, message in cases:
+        result = runner.invoke(app, args)
+        assert result.exit_code == 2, (args, result.output)
+        assert message in result.output and "Traceback" not in result.output

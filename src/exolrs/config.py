@@ -99,7 +99,9 @@ def _key_lines(text: str) -> dict[tuple[str, ...], int]:
 
 def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     def fix(p: Path | None) -> Path | None:
-        return None if p is None or p.is_absolute() else base / p
+        if p is None or p.is_absolute():
+            return p
+        return base / p
 
     cfg.output_dir = fix(cfg.output_dir)
     cfg.references = {k: fix(v) for k, v in cfg.references.items()}
