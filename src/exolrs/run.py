@@ -77,7 +77,8 @@ def process_block(
     Parameters
     ----------
     data, groupdq : (n, ngroups, ny, nx) raw DN (float32) and group DQ of the block,
-        including any halo integrations.
+        including any halo integrations.  `data` is corrected in place (the engine reads a
+        fresh block per chunk), so a chunk costs one copy of its ramps, not one per step.
     int_start : absolute 0-based index of the block's first integration.
     core : the block's integrations whose slopes are wanted (the rest is halo).
     nints_total : integrations in the whole exposure (time-domain windows at its ends).
@@ -118,18 +119,19 @@ def process_block(
             n_harmonics=params.emicorr.n_harmonics,
             subarray=subarray,
             skip_groups=params.miri_drop_groups,
+            inplace=True,
         )
         lap("emicorr")
     if "reset" not in skip and refs.reset is not None:
-        data = reset.subtract_reset(data, refs.reset, int_start=int_start)
+        data = reset.subtract_reset(data, refs.reset, int_start=int_start, inplace=True)
         lap("reset")
     if "linearity" not in skip:
         data, gdq, pdq = linearity.correct_linearity(
-            data, gdq, pdq, refs.linearity, refs.linearity_dq
+            data, gdq, pdq, refs.linearity, refs.linearity_dq, inplace=True
         )
         lap("linearity")
     if "dark" not in skip:
-        data = dark.subtract_dark(data, refs.dark, int_start=int_start)
+        data = dark.subtract_dark(data, refs.dark, int_start=int_start, inplace=True)
         lap("dark")
     gdq = linearity.drop_groups(gdq, params.miri_drop_groups)
     if "jump" not in skip:

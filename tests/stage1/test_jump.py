@@ -98,3 +98,12 @@ def test_up_the_ramp_engine_finds_injected_jumps(ramps, detector_maps):
     found = _hits(out)
     assert set(crs) <= found
     assert len(found - set(crs)) < 0.001 * data.size
+
+
+@pytest.mark.parametrize("w", [3, 5, 7])
+def test_median_networks_equal_numpy(w):
+    from exolrs.stage1.jump import _median_of_window
+
+    rng = np.random.default_rng(w)
+    stack = rng.integers(0, 4, (w, 50, 7)).astype(np.float32)  # many ties
+    np.testing.assert_array_equal(_median_of_window(stack), np.median(stack, axis=0))

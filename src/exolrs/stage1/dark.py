@@ -13,10 +13,13 @@ def integration_planes(ref: np.ndarray, int_start: int, nints: int) -> np.ndarra
     return k
 
 
-def subtract_dark(data: np.ndarray, dark: np.ndarray, int_start: int = 0) -> np.ndarray:
-    """Subtract the MIRI dark ramp from (nints, ngroups, ny, nx) linearised DN (in place on a
-    float32 copy); `int_start` is the absolute index of the block's first integration."""
-    out = data.astype(np.float32, copy=True)
+def subtract_dark(
+    data: np.ndarray, dark: np.ndarray, int_start: int = 0, inplace: bool = False
+) -> np.ndarray:
+    """Subtract the MIRI dark ramp from (nints, ngroups, ny, nx) linearised DN; `int_start` is
+    the absolute index of the block's first integration.  With `inplace` (float32 input) the
+    input array is modified and returned, saving a copy of the block."""
+    out = data if inplace and data.dtype == np.float32 else data.astype(np.float32)
     ng = out.shape[1]
     if dark.shape[1] < ng:
         raise ValueError(f"dark has {dark.shape[1]} groups, data {ng}")

@@ -61,6 +61,7 @@ def correct_emi(
     subarray: str = "SLITLESSPRISM",
     skip_groups: int = 0,
     clip_sigma: float = 5.0,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Subtract the fitted EMI from a block of raw ramps.
 
@@ -75,6 +76,7 @@ def correct_emi(
         Groups DO_NOT_USE for most pixels are left out as well.
     clip_sigma : pixels whose ramp residuals are this many times the median scatter (cosmic
         rays, hot pixels) are left out of the fit.
+    inplace : correct a float32 `data` in place instead of a copy.
 
     Returns
     -------
@@ -100,7 +102,7 @@ def correct_emi(
     pu = u @ proj  # projected group functions (P symmetric)
     v = np.concatenate([np.cos(wp), np.sin(wp)]).reshape(2 * len(freqs), -1)  # cp…, sp…
     nf = len(freqs)
-    out = data.astype(np.float32, copy=True)
+    out = data if inplace and data.dtype == np.float32 else data.astype(np.float32)
     amps = np.zeros((n, nf), complex)
     gram_g = pu @ pu.T  # (2nf, 2nf) Σ_g Pu_a Pu_b
     flagged = ((groupdq[:, use] & (DO_NOT_USE | SATURATED)) != 0).any(axis=1)

@@ -19,8 +19,11 @@ def correct_linearity(
     pixeldq: np.ndarray,
     coeffs: np.ndarray,
     lin_dq: np.ndarray | None = None,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return (corrected data float32, groupdq, pixeldq) for (nints, ngroups, ny, nx) DN."""
+    """Return (corrected data float32, groupdq, pixeldq) for (nints, ngroups, ny, nx) DN.
+
+    With `inplace` (float32 input) the corrected values overwrite `data`."""
     c = coeffs.astype(np.float32, copy=True)
     pdq = pixeldq.astype(np.uint32, copy=True)
     skip = ~np.all(np.isfinite(c), axis=0)
@@ -32,14 +35,17 @@ def correct_linearity(
     c[:, skip] = 0.0
     c[1, skip] = 1.0
     raw = data.astype(np.float32, copy=False)
-    out = np.empty_like(raw, dtype=np.float32)
-    out[...] = c[-1]
-    for k in range(c.shape[0] - 2, -1, -1):
-        out *= raw
-        out += c[k]
+    out = raw if inplace and raw is data else np.empty_like(raw)
     sat = (groupdq & SATURATED).astype(bool)
-    if sat.any():
-        out[sat] = raw[sat]
+    for i in range(raw.shape[0]):  # one integration at a time bounds the temporaries
+        r = raw[i].copy() if out is raw else raw[i]
+        acc = np.full(r.shape, c[-1], np.float32)
+        for k in range(c.shape[0] - 2, -1, -1):
+            acc *= r
+            acc += c[k]
+        s = sat[i]
+        acc[s] = r[s]  # saturated groups are left as they are
+        out[i] = acc
     return out, groupdq, pdq
 
 

@@ -11,9 +11,11 @@ import numpy as np
 from exolrs.stage1.dark import subtract_dark
 
 
-def subtract_reset(data: np.ndarray, reset: np.ndarray, int_start: int = 0) -> np.ndarray:
+def subtract_reset(
+    data: np.ndarray, reset: np.ndarray, int_start: int = 0, inplace: bool = False
+) -> np.ndarray:
     """Subtract the reset ramp (nints_ref, ngroups, ny, nx) from raw DN of a block of
     integrations starting at absolute index `int_start`."""
     if not np.any(reset):
         return data
-    return subtract_dark(data, reset, int_start)
+    return subtract_dark(data, reset, int_start, inplace=inplace)
