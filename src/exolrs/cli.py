@@ -72,16 +72,9 @@ def _simulate(outdir: Path, preset: str, seed: int, workers: int) -> dict:
         raise ExolrsError(
             f"unknown simulation preset {preset!r}; choose one of {', '.join(PRESETS)}"
         )
-    try:
-        outdir.mkdir(parents=True, exist_ok=True)
-        probe = outdir / ".exolrs-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ExolrsError(
-            f"cannot write to output directory {outdir} ({exc.strerror}); "
-            "choose a directory you can write to"
-        ) from None
+    from exolrs.io.products import ensure_writable_dir
+
+    ensure_writable_dir(outdir)
     with progress_bar("simulate") as bar:
         task = bar.add_task(f"simulating {preset}", total=None)
 

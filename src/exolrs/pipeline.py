@@ -14,10 +14,10 @@ import resource
 import time
 from collections.abc import Callable
 from importlib import metadata
-from pathlib import Path
 
 from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
+from exolrs.io.products import ensure_writable_dir
 
 AVAILABLE_STAGES = (1,)
 
@@ -55,17 +55,7 @@ def run_pipeline(
             f"stage(s) {unknown} are not available in this version; available: "
             f"{list(AVAILABLE_STAGES)}"
         )
-    out = Path(cfg.output_dir)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        probe = out / ".exolrs-write-test"
-        probe.write_text("")
-        probe.unlink()
-    except OSError as exc:
-        raise ExolrsError(
-            f"cannot write to output directory {out} ({exc.strerror}); choose a directory "
-            "you can write to (`output_dir:` in the run file)"
-        ) from None
+    out = ensure_writable_dir(cfg.output_dir, " (`output_dir:` in the run file)")
     record: dict = {
         "target": cfg.target,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -29,6 +29,22 @@ def product_name(path: str | os.PathLike, suffix: str, outdir: str | os.PathLike
     return Path(outdir) / f"{root}_{suffix}.fits"
 
 
+def ensure_writable_dir(path: str | os.PathLike, hint: str = "") -> Path:
+    """Create `path` if needed and check a file can be written in it, or raise a clear error."""
+    path = Path(path)
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        probe = path / ".exolrs-write-test"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise ExolrsError(
+            f"cannot write to output directory {path} ({exc.strerror}); choose a directory "
+            f"you can write to{hint}"
+        ) from None
+    return path
+
+
 def atomic_write(hdul: fits.HDUList, path: str | os.PathLike) -> Path:
     """Write `hdul` to ``path`` via a temporary name; never leaves a half-written file."""
     path = Path(path)
