@@ -156,7 +156,16 @@ class Step:
             self.output_dir.mkdir(parents=True, exist_ok=True)
             for r in results:
                 self.save(r)
+        if do_plot:
+            self.figures = self.plot(products, results)
         return results
+
+    def plot(self, inputs: list[RampProduct], results) -> list[Path]:
+        """Diagnostic figures of the step (PNG in output_dir); none by default."""
+        return []
+
+    def figure_path(self, product: RampProduct, what: str) -> Path:
+        return self.output_dir / f"{product.name}_{self.suffix}_{what}.png"
 
     def reuse(self, paths):
         return load_ramps(paths)
@@ -219,6 +228,15 @@ class DQInitStep(Step):
         return out
 
 
+def _plot_dq(step: Step, results) -> list[Path]:
+    from exolrs.plots.stage1 import plot_dq_map
+
+    return [plot_dq_map(r.pixeldq, r.groupdq, step.figure_path(r, "dq")) for r in results[:1]]
+
+
+DQInitStep.plot = lambda self, inputs, results: _plot_dq(self, results)
+
+
 class SaturationStep(Step):
     """Flag saturated groups (reference, or `saturation_threshold` in DN)."""
 
@@ -241,6 +259,9 @@ class SaturationStep(Step):
             )
             out.append(replace(p, groupdq=gdq, pixeldq=pdq, history=[*p.history, "saturation"]))
         return out
+
+    def plot(self, inputs, results):
+        return _plot_dq(self, results)
 
 
 class EmiCorrStep(Step):
@@ -310,6 +331,25 @@ class LinearityStep(Step):
             )
         return out
 
+    def plot(self, inputs, results):
+        from exolrs.plots.stage1 import plot_group_differences
+
+        before, after = inputs[0], results[0]
+        return [
+            plot_group_differences(
+                before.data,
+                after.groupdq,
+                self.figure_path(after, "before"),
+                "group differences before linearity",
+            ),
+            plot_group_differences(
+                after.data,
+                after.groupdq,
+                self.figure_path(after, "after"),
+                "group differences after linearity and dark",
+            ),
+        ]
+
 
 class JumpStep(Step):
     """Up-the-ramp and/or time-domain jump detection (across segment boundaries)."""
@@ -367,6 +407,11 @@ class JumpStep(Step):
             out.append(replace(p, groupdq=gdq, history=[*p.history, "jump"]))
         return out
 
+    def plot(self, inputs, results):
+        from exolrs.plots.stage1 import plot_jumps
+
+        return [plot_jumps(r.groupdq, self.figure_path(r, "jumps")) for r in results[:1]]
+
 
 class RampFitStep(Step):
     """Fit slopes: returns and saves `<root>_rateints.fits` (JWST layout)."""
@@ -422,3 +467,15 @@ class RampFitStep(Step):
             else:
                 out.append(fit)
         return out
+
+    def plot(self, inputs, results):
+        from exolrs.io.products import read_integrations_product
+        from exolrs.plots.stage1 import plot_slope
+
+        first = results[0]
+        if isinstance(first, Path):
+            r = read_integrations_product(first)
+            slope, err = r.sci, r.err
+        else:
+            slope, err = first.slope, first.err
+        return [plot_slope(slope, err, self.figure_path(inputs[0], "slope"))]

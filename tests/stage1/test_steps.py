@@ -64,3 +64,21 @@ def test_step_errors_are_clear(tiny_sim, tmp_path):
         stage1.LinearityStep(
             tiny_sim["uncal"], output_dir=tmp_path, references=tiny_sim["refs"]
         ).run(miri_drop_groups=9, save_results=False)
+
+
+def test_diagnostic_figures(tiny_sim, tmp_path):
+    files, refs = tiny_sim["uncal"][:1] + tiny_sim["uncal"][1:], tiny_sim["refs"]
+    out = tmp_path
+    step = stage1.DQInitStep(files, output_dir=out, references=refs)
+    r = step.run(save_results=False, do_plot=True)
+    r = stage1.SaturationStep(r, output_dir=out, references=refs).run(save_results=False)
+    lin = stage1.LinearityStep(r, output_dir=out, references=refs)
+    r = lin.run(save_results=False, do_plot=True, miri_drop_groups=2)
+    jump = stage1.JumpStep(r, output_dir=out, references=refs)
+    r = jump.run(save_results=False, do_plot=True, time_rejection_threshold=7)
+    fit = stage1.RampFitStep(r, output_dir=out, references=refs)
+    fit.run(do_plot=True)
+    figures = [*step.figures, *lin.figures, *jump.figures, *fit.figures]
+    assert len(figures) == 5
+    for f in figures:
+        assert f.suffix == ".png" and f.stat().st_size > 5000
