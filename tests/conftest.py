@@ -14,3 +14,14 @@ def tiny_sim(tmp_path_factory):
     result = simulate_tso(out, "tiny", seed=1)
     result["outdir"] = out
     return result
+
+
+@pytest.fixture(scope="session")
+def small_sim(tmp_path_factory):
+    """The `small` preset (300 integrations × 40 groups in 3 segments), seed 2."""
+    from exolrs.simulate import simulate_tso
+
+    out = tmp_path_factory.mktemp("small_sim")
+    result = simulate_tso(out, "small", seed=2, workers=2)
+    result["outdir"] = out
+    return result

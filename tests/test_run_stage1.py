@@ -16,7 +16,7 @@ from exolrs.run import run_stage1
 from exolrs.simulate.config import preset
 from exolrs.simulate.core import _Model
 
-PARAMS = Stage1Config(miri_drop_groups=2, time_rejection_threshold=7, chunk_ints=5)
+PARAMS = Stage1Config(miri_drop_groups=2, time_rejection_threshold=7, chunk_ints=7)
 
 
 @pytest.fixture(scope="module")

@@ -62,3 +62,15 @@ def test_groups_flagged_everywhere_are_left_out_not_fatal():
     gdq[:, [0, -1]] = 1  # DQInit's first/last group DO_NOT_USE
     corrected, _ = correct_emi(on, gdq, (390.625,), 3, skip_groups=2)
     assert np.std(corrected - off) < 0.45
+
+
+def test_emi_power_reduced_more_than_tenfold():
+    on = _simulate((3.0, 1.0, 0.5))
+    off = _simulate((0.0, 0.0, 0.0))
+    gdq = np.zeros(on.shape, np.uint8)
+    corrected, _ = correct_emi(on, gdq, (390.625,), 3, skip_groups=2)
+    # power left at each frequency: fit the residual pattern (corrected − no-EMI truth)
+    _, before = correct_emi(on - off, gdq, (390.625,), 3)
+    _, after = correct_emi(corrected - off, gdq, (390.625,), 3)
+    ratio = (np.abs(before) ** 2).mean(axis=0) / (np.abs(after) ** 2).mean(axis=0)
+    assert np.all(ratio > 10), ratio
