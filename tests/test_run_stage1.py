@@ -80,7 +80,15 @@ def test_result_does_not_depend_on_chunking_or_executor(reduced, tiny_sim, tmp_p
             references=tiny_sim["refs"],
             executor=ex,
         )
-    for paths in (one, big):
+    cores = run_stage1(
+        tiny_sim["uncal"],
+        tmp_path / "cores",
+        params=PARAMS,
+        references=tiny_sim["refs"],
+        maximum_cores=2,
+        progress=True,
+    )
+    for paths in (one, big, cores):
         r = read_integrations_product(paths)
         np.testing.assert_array_equal(r.sci, ref.sci)
         np.testing.assert_array_equal(r.err, ref.err)

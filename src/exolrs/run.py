@@ -313,7 +313,8 @@ def run_stage1(
     references: dict[str, Path] | None = None,
     crds_path: Path | None = None,
     executor=None,
-    progress: ProgressFn | None = None,
+    maximum_cores: int = 1,
+    progress: ProgressFn | bool | None = None,
     force_redo: bool = False,
     **overrides,
 ) -> list[Path]:
@@ -326,15 +327,16 @@ def run_stage1(
     params : a `Stage1Config`; keyword `overrides` (e.g. ``miri_drop_groups=12``) replace
         its fields.
     references : reference-file overrides by reftype; others come from CRDS.
-    executor : an `exolrs.parallel` executor (default: serial).
-    progress : callback ``progress(done_integrations, total)``.
+    executor : an `exolrs.parallel` executor; default: `maximum_cores` local processes
+        (serial when 1).
+    maximum_cores : worker processes when no executor is given.
+    progress : callback ``progress(done_integrations, total)``, or True for a progress bar.
     force_redo : recompute even when every rateints file already exists.
 
     Returns the rateints paths, in segment order.
     """
-    from exolrs.io.products import IntegrationsWriter, product_name
+    from exolrs.io.products import product_name
     from exolrs.io.segments import discover_segments
-    from exolrs.parallel import Executor
 
     params = Stage1Config.model_validate({**(params or Stage1Config()).model_dump(), **overrides})
     exposure = discover_segments(files)
@@ -359,7 +361,33 @@ def run_stage1(
     halo = halo_for(params)
     chunks = plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
     tasks = (_Task(exposure, a, b, halo, dict(refset.paths), params, group_time) for a, b in chunks)
-    executor = executor or Executor()
+    own_executor = executor is None
+    if own_executor:
+        from exolrs.parallel import make_executor
+
+        executor = make_executor("processes", maximum_cores)
+    bar = None
+    if progress is True:
+        from rich.progress import Progress
+
+        bar = Progress(transient=True)
+        bar.start()
+        task_id = bar.add_task("Stage 1", total=exposure.nints)
+        progress = lambda done, total: bar.update(task_id, completed=done)  # noqa: E731
+    try:
+        targets = _stream(exposure, tasks, executor, targets, params, refset, progress)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if own_executor:
+            executor.close()
+    return targets
+
+
+def _stream(exposure, tasks, executor, targets, params, refset, progress) -> list[Path]:
+    """Run the chunk tasks and write each segment's rateints as soon as it is complete."""
+    from exolrs.io.products import IntegrationsWriter
+
     totals: dict[str, float] = {}
     writers: dict[int, IntegrationsWriter] = {}
     done = 0
