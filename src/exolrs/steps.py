@@ -205,6 +205,12 @@ def _refs_kw(params: dict) -> dict:
     }
 
 
+def _plot_dq(step: Step, results) -> list[Path]:
+    from exolrs.plots.stage1 import plot_dq_map
+
+    return [plot_dq_map(r.pixeldq, r.groupdq, step.figure_path(r, "dq")) for r in results[:1]]
+
+
 class DQInitStep(Step):
     """Static mask, optional hot-pixel map, first/last group DO_NOT_USE."""
 
@@ -227,14 +233,8 @@ class DQInitStep(Step):
             out.append(replace(p, pixeldq=pdq, groupdq=gdq, history=[*p.history, "dq_init"]))
         return out
 
-
-def _plot_dq(step: Step, results) -> list[Path]:
-    from exolrs.plots.stage1 import plot_dq_map
-
-    return [plot_dq_map(r.pixeldq, r.groupdq, step.figure_path(r, "dq")) for r in results[:1]]
-
-
-DQInitStep.plot = lambda self, inputs, results: _plot_dq(self, results)
+    def plot(self, inputs, results):
+        return _plot_dq(self, results)
 
 
 class SaturationStep(Step):
