@@ -25,3 +25,19 @@ def small_sim(tmp_path_factory):
     result = simulate_tso(out, "small", seed=2, workers=2)
     result["outdir"] = out
     return result
+
+
+@pytest.fixture(scope="session")
+def small_stage1(small_sim, tmp_path_factory):
+    """Stage 1 rateints of `small_sim` (the seed tutorial's parameters, 10 dropped groups)."""
+    from exolrs.config import Stage1Config
+    from exolrs.run import run_stage1
+
+    params = Stage1Config(miri_drop_groups=10, time_rejection_threshold=7, chunk_ints=16)
+    return run_stage1(
+        small_sim["uncal"],
+        tmp_path_factory.mktemp("small_s1"),
+        params=params,
+        references=small_sim["refs"],
+        maximum_cores=2,
+    )

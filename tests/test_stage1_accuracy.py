@@ -6,10 +6,8 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
-from exolrs.config import Stage1Config
 from exolrs.dq import DO_NOT_USE, JUMP_DET
 from exolrs.io import read_integrations_product
-from exolrs.run import run_stage1
 from exolrs.simulate.config import TFRAME, preset
 from exolrs.simulate.core import _Model
 
@@ -17,16 +15,8 @@ DROP = 10
 
 
 @pytest.fixture(scope="module")
-def result(small_sim, tmp_path_factory):
-    params = Stage1Config(miri_drop_groups=DROP, time_rejection_threshold=7, chunk_ints=16)
-    paths = run_stage1(
-        small_sim["uncal"],
-        tmp_path_factory.mktemp("s1"),
-        params=params,
-        references=small_sim["refs"],
-    )
-    model = _Model(preset("small", seed=2))
-    return read_integrations_product(paths), model
+def result(small_stage1):
+    return read_integrations_product(small_stage1), _Model(preset("small", seed=2))
 
 
 def test_trace_slopes_are_unbiased_and_errors_honest(result):

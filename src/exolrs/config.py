@@ -54,6 +54,36 @@ class Stage1Config(_Section):
     ] = Field([], description="Steps to skip.")
 
 
+class Stage2Config(_Section):
+    skip_steps: list[Literal["flat_field", "background", "badpix", "first_int", "pca"]] = Field(
+        [], description="Steps to skip."
+    )
+    miri_method: Literal["median", "slope"] = Field(
+        "median", description="Background per row: median of off-trace columns, or a line."
+    )
+    miri_trace_width: int = Field(20, ge=2, description="Columns around the trace excluded.")
+    miri_background_width: int = Field(14, ge=1, description="Background columns each side.")
+    space_thresh: float = Field(10.0, gt=0, description="Bad-pixel threshold on the deep frame.")
+    time_thresh: float = Field(10.0, gt=0, description="Temporal outlier threshold (σ).")
+    baseline_ints: list[int] | None = Field(
+        None, description="Out-of-transit integrations: [n] first n, [-n] last n, [a, -b]."
+    )
+    replace_first_integration: bool = Field(True, description="Replace the first integration.")
+    pca_components: int = Field(10, ge=1, description="Principal components computed.")
+    remove_components: list[int] | None = Field(
+        None, description="Components (1-based) removed from the cube; null = none."
+    )
+
+
+class Stage3Config(_Section):
+    extract_method: Literal["box", "optimal"] = Field("box", description="Extraction method.")
+    extract_width: float = Field(6.0, gt=0, description="Aperture width in columns.")
+    centroids: Path | None = Field(None, description="User centroids CSV (row, x); null = find.")
+    wavelength_range: list[float] = Field(
+        [4.5, 14.0], min_length=2, max_length=2, description="Rows kept in the spectra (µm)."
+    )
+
+
 class ParallelConfig(_Section):
     backend: Literal["serial", "processes", "dask"] = Field(
         "processes", description="serial, local processes, or a dask.distributed cluster."
@@ -77,6 +107,8 @@ class RunConfig(_Section):
     truth: Path | None = Field(None, description="Injected truth (simulations only).")
     parallel: ParallelConfig = Field(default_factory=ParallelConfig)
     stage1: Stage1Config = Field(default_factory=Stage1Config)
+    stage2: Stage2Config = Field(default_factory=Stage2Config)
+    stage3: Stage3Config = Field(default_factory=Stage3Config)
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -108,6 +140,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     cfg.crds_path = fix(cfg.crds_path)
     cfg.truth = fix(cfg.truth)
     cfg.stage1.hot_pixel_map = fix(cfg.stage1.hot_pixel_map)
+    cfg.stage3.centroids = fix(cfg.stage3.centroids)
     if isinstance(cfg.input, str):
         cfg.input = cfg.input if Path(cfg.input).is_absolute() else str(base / cfg.input)
     else:

@@ -6,12 +6,8 @@ import numpy as np
 import pytest
 
 from exolrs.dq import DO_NOT_USE, JUMP_DET
-from exolrs.stage1.jump import (
-    flag_jumps_in_time,
-    flag_jumps_up_ramp,
-    neighbour_start,
-    time_halo,
-)
+from exolrs.stage1.jump import flag_jumps_in_time, flag_jumps_up_ramp, time_halo
+from exolrs.stats import neighbour_start
 
 
 def _hits(gdq):
@@ -102,8 +98,8 @@ def test_up_the_ramp_engine_finds_injected_jumps(ramps, detector_maps):
 
 @pytest.mark.parametrize("w", [3, 5, 7])
 def test_median_networks_equal_numpy(w):
-    from exolrs.stage1.jump import _median_of_window
+    from exolrs.stats import median_of_window
 
     rng = np.random.default_rng(w)
     stack = rng.integers(0, 4, (w, 50, 7)).astype(np.float32)  # many ties
-    np.testing.assert_array_equal(_median_of_window(stack), np.median(stack, axis=0))
+    np.testing.assert_array_equal(median_of_window(stack), np.median(stack, axis=0))

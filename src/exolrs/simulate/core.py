@@ -14,6 +14,7 @@ segment files, so memory does not grow with the number of integrations.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
@@ -206,7 +207,14 @@ def reference_arrays(model: _Model) -> dict:
         "mask": mask,
         "saturation": m.saturation,
         "linearity": m.nonlin,
-        "dark": dark_ramp(m, cfg.ngroups, cfg).astype(np.float32),
+        # the dark reference predates the "new" hot pixels: they are for BadPix to find
+        "dark": dark_ramp(
+            dataclasses.replace(
+                m, dark_rate=np.where(m.hot_new, d.dark_rate_dn_s, m.dark_rate).astype(np.float32)
+            ),
+            cfg.ngroups,
+            cfg,
+        ).astype(np.float32),
         "gain": m.gain,
         # JWST READNOISE references hold the noise of a correlated double sample (the
         # difference of two reads); stcal divides by sqrt(2) for the per-read noise.

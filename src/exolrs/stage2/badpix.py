@@ -1,0 +1,97 @@
+"""BadPix: static hot/bad pixels found on the deep frame, and temporal outliers.
+
+Spatial pass: on the median (deep) frame of the baseline integrations, each pixel is compared
+with the median of its neighbours along the dispersion direction (same column, rows ±1 and
+±2 — the trace profile changes slowly along rows, so these neighbours predict the pixel even
+on the trace); a pixel deviating by more than `space_thresh` times the local robust scatter,
+or flagged DO_NOT_USE, is bad.  In every integration a bad pixel is replaced by the median
+of its usable neighbours (up to four).  Temporal pass: each pixel's time series is compared
+with a running median of 5 integrations; deviations beyond `time_thresh` times the pixel's
+robust scatter are replaced by that median.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+from exolrs.dq import DO_NOT_USE
+from exolrs.stats import median_of_window, neighbour_start
+
+_OFFSETS = (-2, -1, 1, 2)
+
+
+def _row_neighbours(frame: np.ndarray) -> np.ndarray:
+    """(4, ny, nx) values of rows y−2, y−1, y+1, y+2 (NaN beyond the edges)."""
+    ny = frame.shape[-2]
+    out = np.full((4, *frame.shape), np.nan, np.float32)
+    for k, d in enumerate(_OFFSETS):
+        if d > 0:
+            out[k, ..., : ny - d, :] = frame[..., d:, :]
+        else:
+            out[k, ..., -d:, :] = frame[..., : ny + d, :]
+    return out
+
+
+def find_bad_pixels(
+    deep: np.ndarray, dq: np.ndarray | None = None, space_thresh: float = 10.0, window: int = 21
+) -> np.ndarray:
+    """Boolean (ny, nx) map of bad pixels on a deep frame (plus DO_NOT_USE pixels of `dq`)."""
+    from scipy.ndimage import median_filter
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        local = np.nanmedian(_row_neighbours(deep), axis=0)
+        resid = np.nan_to_num(deep - local)
+        scale = 1.4826 * median_filter(np.abs(resid), size=(window, 3), mode="nearest")
+    floor = 1.4826 * np.median(np.abs(resid))
+    scale = np.maximum(scale, 0.1 * floor + 1e-12)
+    bad = np.abs(resid) > space_thresh * scale
+    bad |= ~np.isfinite(deep)
+    if dq is not None:
+        bad |= (dq & DO_NOT_USE).astype(bool)
+    return bad
+
+
+def replace_bad_pixels(cube: np.ndarray, bad: np.ndarray) -> np.ndarray:
+    """Replace bad pixels in every integration by the median of their usable neighbours
+    (same column, rows ±1, ±2); pixels without one stay NaN."""
+    out = cube.astype(np.float32, copy=True)
+    ys, xs = np.nonzero(bad)
+    if ys.size == 0:
+        return out
+    ny = cube.shape[-2]
+    vals = np.full((cube.shape[0], ys.size, 4), np.nan, np.float32)
+    for k, d in enumerate(_OFFSETS):
+        yy = ys + d
+        ok = (yy >= 0) & (yy < ny)
+        ok[ok] &= ~bad[yy[ok], xs[ok]]
+        vals[:, ok, k] = cube[:, yy[ok], xs[ok]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        out[:, ys, xs] = np.nanmedian(vals, axis=-1)
+    return out
+
+
+def running_median5(cube: np.ndarray) -> np.ndarray:
+    """Median of each integration with its 4 nearest neighbours in time (windows shifted
+    inward at the ends), by a min/max selection network."""
+    n = cube.shape[0]
+    if n < 5:
+        return np.broadcast_to(np.nanmedian(cube, axis=0), cube.shape).copy()
+    start = neighbour_start(np.arange(n), 5, n)
+    stack = np.stack([cube[start + k] for k in range(5)])
+    return median_of_window(stack)
+
+
+def clip_time_outliers(cube: np.ndarray, time_thresh: float = 10.0) -> tuple[np.ndarray, int]:
+    """Replace temporal outliers by the running median; returns (cube, number replaced)."""
+    med = running_median5(cube)
+    dev = cube - med
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        scale = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+    hit = np.abs(dev) > time_thresh * np.where(scale > 0, scale, np.inf)
+    out = np.where(hit, med, cube).astype(np.float32)
+    return out, int(hit.sum())

@@ -1,0 +1,182 @@
+"""Stage 2: rateints → calints (flat, background, bad pixels, first integration, PCA), deep
+frame, hot-pixel map.  The whole (nints, 416, 72) cube is held in memory (≈ 210 MB at full
+size); each step is a pure function from this package."""
+
+from __future__ import annotations
+
+import logging
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from exolrs.config import Stage2Config
+from exolrs.dq import DO_NOT_USE
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stage2Result:
+    calints: list[Path]
+    deep_frame: Path
+    hot_pixel_map: Path
+    figures: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    n_bad_pixels: int = 0
+    n_time_outliers: int = 0
+    trace_x: float = float("nan")
+
+
+def _static_bad(dq: np.ndarray) -> np.ndarray:
+    """Pixels DO_NOT_USE in most integrations (static bad pixels)."""
+    return ((dq & DO_NOT_USE) != 0).mean(axis=0) > 0.5
+
+
+def run_stage2(
+    rateints,
+    output_dir,
+    *,
+    target: str = "target",
+    params: Stage2Config | None = None,
+    references: dict | None = None,
+    crds_path=None,
+    force_redo: bool = False,
+    do_plot: bool = True,
+    **overrides,
+) -> Stage2Result:
+    """Calibrate Stage 1's rateints (paths in segment order) into calints.
+
+    Writes ``<root>_calints.fits`` per segment, ``<target>_deepframe.fits`` (deep frame and
+    row wavelengths) and ``<target>_hot_pixel_map.fits`` (Stage 1's DQInit takes it back).
+    """
+    from exolrs import refs as R
+    from exolrs.io.products import (
+        IntegrationsWriter,
+        ensure_writable_dir,
+        product_name,
+        read_integrations_product,
+        write_hot_pixel_map,
+    )
+    from exolrs.io.spectra import write_deep_frame
+    from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
+    from exolrs.stage2.wavelength import row_wavelengths
+
+    params = Stage2Config.model_validate({**(params or Stage2Config()).model_dump(), **overrides})
+    out = ensure_writable_dir(output_dir)
+    paths = [Path(p) for p in ([rateints] if isinstance(rateints, str | Path) else rateints)]
+    targets = [product_name(p, "calints", out) for p in paths]
+    deep_path = out / f"{target}_deepframe.fits"
+    hot_path = out / f"{target}_hot_pixel_map.fits"
+    if not force_redo and all(p.exists() for p in [*targets, deep_path, hot_path]):
+        log.info("Stage 2 products exist; reusing them")
+        return Stage2Result(targets, deep_path, hot_path)
+    skip = set(params.skip_steps)
+    seconds: dict[str, float] = {}
+    clock = [time.perf_counter()]
+
+    def lap(name):
+        now = time.perf_counter()
+        seconds[name] = round(now - clock[0], 3)
+        clock[0] = now
+
+    cube = read_integrations_product(paths)
+    header = dict(cube.header)
+    sci, err, dq = cube.sci, cube.err, cube.dq
+    lens = [_nints(p) for p in paths]
+    refset = R.get_references(
+        header, ("flat", "specwcs"), overrides=references, crds_path=crds_path
+    )
+    lap("read")
+    wavelengths = row_wavelengths(R.load_specwcs(refset.paths["specwcs"], header), sci.shape[1])
+    if "flat_field" not in skip:
+        flat, flat_dq, flat_err = R.load_flat(refset.paths["flat"], header)
+        sci, err, dq = flat_field.apply_flat(sci, err, dq, flat, flat_dq, flat_err)
+        lap("flat_field")
+    static_bad = _static_bad(dq)
+    base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        x0 = background.trace_center_estimate(np.nanmedian(sci[base], axis=0))
+    if "background" not in skip:
+        sci, _ = background.subtract_background(
+            sci,
+            x0,
+            params.miri_method,
+            params.miri_trace_width,
+            params.miri_background_width,
+            bad=static_bad,
+        )
+        lap("background")
+    hot = static_bad.copy()
+    n_time = 0
+    if "badpix" not in skip:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            deep = np.nanmedian(sci[base], axis=0)
+        hot = badpix.find_bad_pixels(
+            deep, static_bad.astype(np.uint32) * DO_NOT_USE, params.space_thresh
+        )
+        sci = badpix.replace_bad_pixels(sci, hot)
+        err = badpix.replace_bad_pixels(err, hot)
+        sci, n_time = badpix.clip_time_outliers(sci, params.time_thresh)
+        lap("badpix")
+    if "first_int" not in skip and params.replace_first_integration:
+        sci = first_int.replace_first_integration(sci)
+        err = first_int.replace_first_integration(err)
+        lap("first_int")
+    figures: list[Path] = []
+    if "pca" not in skip:
+        result = pca.pca_cube(sci, params.pca_components)
+        if params.remove_components:
+            sci = pca.remove_components(sci, result, params.remove_components)
+        lap("pca")
+        if do_plot:
+            from exolrs.plots.stage2 import plot_pca
+
+            figures.append(plot_pca(result, out / f"{target}_pca_components.png"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        deep = np.nanmedian(sci[base], axis=0)
+    write_deep_frame(deep, wavelengths, deep_path)
+    write_hot_pixel_map(hot & ~static_bad, hot_path)
+    start = 0
+    for path, target_path, n in zip(paths, targets, lens, strict=True):
+        w = IntegrationsWriter(
+            target_path,
+            n,
+            sci.shape[1:],
+            header=_primary(path),
+            int_times=_times(cube.int_times, start, n),
+            extra_keywords={"S_EXOLRS": ("STAGE2", "exolrs Stage 2"), "TRACE_X": round(x0, 3)},
+        )
+        w.write(
+            0,
+            sci[start : start + n],
+            err[start : start + n],
+            dq[start : start + n],
+            var_poisson=cube.var_poisson[start : start + n],
+            var_rnoise=cube.var_rnoise[start : start + n],
+        )
+        w.close()
+        start += n
+    lap("write")
+    return Stage2Result(targets, deep_path, hot_path, figures, seconds, int(hot.sum()), n_time, x0)
+
+
+def _nints(path) -> int:
+    from astropy.io import fits
+
+    return int(fits.getheader(path, "SCI")["NAXIS3"])
+
+
+def _primary(path):
+    from astropy.io import fits
+
+    return fits.getheader(path)
+
+
+def _times(times, start, n):
+    return None if times is None else times[start : start + n]

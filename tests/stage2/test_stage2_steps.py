@@ -1,0 +1,138 @@
+"""Stage 2 pure functions on synthetic frames with known answers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from exolrs.dq import DO_NOT_USE, NO_FLAT_FIELD
+from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
+from exolrs.stage2.wavelength import calibrated_rows, row_wavelengths, wavelength_map
+
+
+def trace_frame(ny=120, nx=72, x0=36.3, sigma=1.5, amp=1000.0, bkg=10.0, grad=0.05):
+    y, x = np.mgrid[0:ny, 0:nx].astype(float)
+    star = amp * (1 + 0.3 * np.sin(y / 30)) * np.exp(-0.5 * ((x - x0) / sigma) ** 2)
+    return (star + bkg + grad * (x - x0)).astype(np.float32), star.astype(np.float32)
+
+
+def test_baseline_indices():
+    assert list(baseline.baseline_indices([3], 10)) == [0, 1, 2]
+    assert list(baseline.baseline_indices([-2], 10)) == [8, 9]
+    assert list(baseline.baseline_indices([2, -3], 10)) == [0, 1, 7, 8, 9]
+    assert len(baseline.baseline_indices(None, 10)) == 10
+    with pytest.raises(ValueError):
+        baseline.baseline_indices([1, 2, 3], 10)
+
+
+def test_row_wavelengths_follow_the_table():
+    table = {"y_center": np.array([100.0, 200.0, 300.0]), "wavelength": np.array([14.0, 9.0, 5.0])}
+    lam = row_wavelengths(table, 416)
+    assert lam[100] == 14.0 and lam[250] == pytest.approx(7.0) and lam[300] == 5.0
+    assert np.isnan(lam[99]) and np.isnan(lam[301])
+    assert wavelength_map(table, 416, 72).shape == (416, 72)
+    assert calibrated_rows(lam)[250] and not calibrated_rows(lam)[110]
+
+
+def test_flat_field_divides_and_propagates():
+    sci = np.full((2, 3, 4), 10.0, np.float32)
+    err = np.ones_like(sci)
+    flat = np.full((3, 4), 2.0, np.float32)
+    flat[0, 0] = 0.0
+    flat_err = np.full((3, 4), 0.2, np.float32)
+    out, e, dq = flat_field.apply_flat(
+        sci, err, np.zeros(sci.shape, np.uint32), flat, flat_err=flat_err
+    )
+    assert out[0, 1, 1] == 5.0
+    assert e[0, 1, 1] == pytest.approx(np.hypot(0.5, 10 * 0.2 / 4))
+    assert out[0, 0, 0] == 10.0 and dq[0, 0, 0] & NO_FLAT_FIELD and dq[0, 0, 0] & DO_NOT_USE
+
+
+def test_background_columns_are_the_tutorials():
+    cols = np.flatnonzero(background.background_columns(36.0, 72, 20, 14))
+    assert list(cols) == [*range(12, 26), *range(46, 60)]
+    with pytest.raises(ValueError):
+        background.background_columns(36.0, 72, 72, 1)
+
+
+@pytest.mark.parametrize("method", ["median", "slope"])
+def test_background_removed_without_clipping(method):
+    frame, star = trace_frame()
+    rng = np.random.default_rng(1)
+    cube = frame[None] + rng.normal(0, 2.0, (50, *frame.shape)).astype(np.float32)
+    x0 = background.trace_center_estimate(cube.mean(0))
+    assert x0 == pytest.approx(36.3, abs=0.05)
+    out, _model = background.subtract_background(cube, x0, method)
+    cols = background.background_columns(x0, 72)
+    resid = out[..., cols] - star[..., cols]
+    sem = resid.std() / np.sqrt(resid.size)
+    assert abs(resid.mean()) < 4 * sem + 0.01
+    assert (out < 0).mean() > 0.2  # negative noise is kept, not clipped
+    with pytest.raises(ValueError, match="miri_method"):
+        background.subtract_background(cube, x0, "mean")
+
+
+def test_bad_pixels_found_on_and_off_trace_and_replaced():
+    frame, _ = trace_frame(ny=200)
+    rng = np.random.default_rng(3)
+    deep = frame + rng.normal(0, 0.5, frame.shape).astype(np.float32)
+    hot = [(10, 5), (50, 36), (120, 34), (150, 60), (199, 0)]
+    for y, x in hot:
+        deep[y, x] += 60.0
+    dq = np.zeros(frame.shape, np.uint32)
+    dq[70, 70] = DO_NOT_USE
+    bad = badpix.find_bad_pixels(deep, dq, space_thresh=10)
+    truth = np.zeros(frame.shape, bool)
+    for y, x in hot:
+        truth[y, x] = True
+    truth[70, 70] = True
+    assert bad[truth].all()
+    assert (bad & ~truth).sum() <= 0.005 * truth.size
+    cube = np.stack([deep, deep])
+    fixed = badpix.replace_bad_pixels(cube, bad)
+    for y, x in hot[:4]:
+        assert abs(fixed[0, y, x] - frame[y, x]) < 0.05 * frame[y, x] + 2
+    assert np.isfinite(fixed).all()
+
+
+def test_time_outliers_replaced():
+    rng = np.random.default_rng(4)
+    cube = rng.normal(100, 1, (40, 5, 6)).astype(np.float32)
+    cube[7, 2, 3] += 50
+    cube[0, 0, 0] += 50  # at the edge: window shifted inward
+    out, n = badpix.clip_time_outliers(cube, 10)
+    assert n == 2 and abs(out[7, 2, 3] - 100) < 3 and abs(out[0, 0, 0] - 100) < 3
+    np.testing.assert_array_equal(
+        np.delete(out.ravel(), [7 * 30 + 2 * 6 + 3, 0]),
+        np.delete(cube.ravel(), [7 * 30 + 2 * 6 + 3, 0]),
+    )
+
+
+def test_first_integration_replaced():
+    cube = np.arange(5, dtype=np.float32)[:, None, None] * np.ones((5, 2, 2), np.float32)
+    out = first_int.replace_first_integration(cube)
+    assert out[0, 0, 0] == 2.0 and cube[0, 0, 0] == 0.0
+
+
+def test_pca_component_built_from_drift_removes_its_imprint():
+    rng = np.random.default_rng(5)
+    n, ny, nx = 300, 60, 40
+    dx = 0.05 * np.sin(np.linspace(0, 6, n)) + 0.02 * rng.standard_normal(n)
+    _y, x = np.mgrid[0:ny, 0:nx]
+    cube = np.stack([1000 * np.exp(-0.5 * ((x - 20.3 - d) / 1.5) ** 2) for d in dx]).astype(
+        np.float32
+    )
+    cube += rng.normal(0, 1.0, cube.shape).astype(np.float32)
+
+    def imprint(c):
+        resid = (c - c.mean(0)).reshape(n, -1)
+        coef = (dx - dx.mean()) @ resid / np.sum((dx - dx.mean()) ** 2)
+        return np.sqrt(np.mean(coef**2))
+
+    result = pca.pca_cube(cube, 5)
+    assert abs(np.corrcoef(result.timeseries[0], dx)[0, 1]) > 0.95
+    cleaned = pca.remove_components(cube, result, [1])
+    assert imprint(cube) / imprint(cleaned) >= 5
+    np.testing.assert_allclose(cleaned.mean(0), cube.mean(0), atol=0.05)  # mean image kept
+    with pytest.raises(ValueError):
+        pca.remove_components(cube, result, [9])
