@@ -42,8 +42,13 @@ def find_bad_pixels(
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
-        local = np.nanmedian(_row_neighbours(deep), axis=0)
-        resid = np.nan_to_num(deep - local)
+        # fill NaN (known bad) pixels from their vertical neighbours first, so that every
+        # pixel's neighbour set stays symmetric: along a steep spectral gradient an
+        # asymmetric set biases the local estimate and makes false outliers
+        near = _row_neighbours(deep)
+        filled = np.where(np.isfinite(deep), deep, np.nanmean(near[1:3], axis=0))
+        local = np.nanmedian(_row_neighbours(filled), axis=0)
+        resid = np.nan_to_num(filled - local)
         scale = 1.4826 * median_filter(np.abs(resid), size=(window, 3), mode="nearest")
     floor = 1.4826 * np.median(np.abs(resid))
     scale = np.maximum(scale, 0.1 * floor + 1e-12)
@@ -71,6 +76,13 @@ def replace_bad_pixels(cube: np.ndarray, bad: np.ndarray) -> np.ndarray:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         out[:, ys, xs] = np.nanmedian(vals, axis=-1)
+        # no usable vertical neighbour: fall back on the usable pixels left and right
+        lost = np.flatnonzero(np.isnan(out[:, ys, xs]).all(axis=0))
+        for j in lost:
+            y, x = ys[j], xs[j]
+            side = [c for c in (x - 1, x + 1) if 0 <= c < cube.shape[-1] and not bad[y, c]]
+            if side:
+                out[:, y, x] = np.nanmean(cube[:, y, side], axis=-1)
     return out
 
 
