@@ -92,7 +92,7 @@ def test_trace_centroids_and_drift(reduced, small_sim):
 def test_extracted_spectrum_matches_the_injected_one(reduced):
     s2, s3, model = reduced
     spec = read_spectra(s3["box"].spectra)
-    deep, wl = read_deep_frame(s2.deep_frame)
+    _deep, wl = read_deep_frame(s2.deep_frame)
     cen = np.loadtxt(s3["box"].centroids, delimiter=",", skiprows=1)[:, 1]
     star = scene.star_rate_cube(model.lc, model.dx, model.dy, model.cfg)
     w = aperture_weights(cen, 6.0, 72)
