@@ -160,7 +160,7 @@ def init_config(
 @friendly
 def run(
     config: Annotated[Path, typer.Argument(help="Run file (YAML).")],
-    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "1",
+    stages: Annotated[str, typer.Option(help="Comma-separated stages to run.")] = "1,2,3",
     force_redo: Annotated[bool, typer.Option("--force-redo", help="Recompute products.")] = False,
     workers: Annotated[int | None, typer.Option(help="Worker processes.")] = None,
     scheduler: Annotated[
@@ -193,8 +193,8 @@ def demo(
     record = _run_config(result["config"], list(AVAILABLE_STAGES), False, None, None)
     _report_stages(record, Path(record["parameters"]["output_dir"]))
     console.print(
-        "[yellow]Stages 2–4 (spectra, light curves, report) are not in this version yet; the "
-        "demo stops after Stage 1's rateints.[/yellow]"
+        "[yellow]Stage 4 (light curves, transmission spectrum) and the report are not in this "
+        "version yet; the demo stops after Stage 3's stellar spectra.[/yellow]"
     )
 
 

@@ -19,7 +19,7 @@ from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
 from exolrs.io.products import ensure_writable_dir
 
-AVAILABLE_STAGES = (1,)
+AVAILABLE_STAGES = (1, 2, 3)
 
 
 def _versions() -> dict:
@@ -92,6 +92,53 @@ def run_pipeline(
             "reference_sources": refset.sources,
         }
         run_stage1.last_timings = {}
+    if 2 in stages:
+        from exolrs.stage2.pipeline import run_stage2
+
+        t0 = time.perf_counter()
+        rateints = sorted((out / "Stage1").glob("*_rateints.fits"))
+        if not rateints:
+            raise ExolrsError(f"no Stage 1 products in {out / 'Stage1'}; run stage 1 first")
+        r2 = run_stage2(
+            rateints,
+            out / "Stage2",
+            target=cfg.target,
+            params=cfg.stage2,
+            references=cfg.references,
+            crds_path=cfg.crds_path,
+            force_redo=force_redo,
+        )
+        record["stages"]["2"] = {
+            "products": [str(p) for p in (*r2.calints, r2.deep_frame, r2.hot_pixel_map)],
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "step_s": r2.seconds,
+            "bad_pixels": r2.n_bad_pixels,
+            "time_outliers": r2.n_time_outliers,
+            "trace_x": r2.trace_x,
+            "figures": [str(f) for f in r2.figures],
+        }
+    if 3 in stages:
+        from exolrs.stage3.pipeline import run_stage3
+
+        t0 = time.perf_counter()
+        calints = sorted((out / "Stage2").glob("*_calints.fits"))
+        deep = out / "Stage2" / f"{cfg.target}_deepframe.fits"
+        if not calints or not deep.exists():
+            raise ExolrsError(f"no Stage 2 products in {out / 'Stage2'}; run stage 2 first")
+        r3 = run_stage3(
+            calints,
+            deep,
+            out / "Stage3",
+            target=cfg.target,
+            params=cfg.stage3,
+            force_redo=force_redo,
+        )
+        record["stages"]["3"] = {
+            "products": [str(r3.spectra), str(r3.centroids)],
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "step_s": r3.seconds,
+            "figures": [str(f) for f in r3.figures],
+        }
     record["peak_rss"] = _peak_rss_mb()
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
     path = out / "run.json"
