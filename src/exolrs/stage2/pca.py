@@ -44,7 +44,8 @@ def pca_cube(
         images = np.where(w > 0, images / np.where(w > 0, w, 1), 0.0)
         norms = np.linalg.norm(images, axis=1, keepdims=True)
         images /= np.where(norms > 0, norms, 1)
-    ts = (np.nan_to_num(cube - mean).reshape(n, -1) @ images.T).T
+    centred = x if weights is None else np.nan_to_num(cube - mean).reshape(n, -1)
+    ts = (centred @ images.T).T
     total = float(np.trace(gram)) or 1.0
     return PCAResult(
         mean.astype(np.float32),

@@ -82,9 +82,12 @@ def run_stage2(
         seconds[name] = round(now - clock[0], 3)
         clock[0] = now
 
-    cube = read_integrations_product(paths)
+    # only what the steps use; the variances are copied per segment when writing
+    cube = read_integrations_product(paths, arrays=("SCI", "ERR", "DQ"))
     header = dict(cube.header)
     sci, err, dq = cube.sci, cube.err, cube.dq
+    int_times = cube.int_times
+    del cube  # the steps below work in place on sci, err, dq
     lens = [_nints(p) for p in paths]
     refset = R.get_references(
         header, ("flat", "specwcs"), overrides=references, crds_path=crds_path
@@ -93,7 +96,7 @@ def run_stage2(
     wavelengths = row_wavelengths(R.load_specwcs(refset.paths["specwcs"], header), sci.shape[1])
     if "flat_field" not in skip:
         flat, flat_dq, flat_err = R.load_flat(refset.paths["flat"], header)
-        sci, err, dq = flat_field.apply_flat(sci, err, dq, flat, flat_dq, flat_err)
+        sci, err, dq = flat_field.apply_flat(sci, err, dq, flat, flat_dq, flat_err, inplace=True)
         lap("flat_field")
     static_bad = _static_bad(dq)
     base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
@@ -119,9 +122,9 @@ def run_stage2(
         hot = badpix.find_bad_pixels(
             deep, static_bad.astype(np.uint32) * DO_NOT_USE, params.space_thresh
         )
-        sci = badpix.replace_bad_pixels(sci, hot)
-        err = badpix.replace_bad_pixels(err, hot)
-        sci, n_time = badpix.clip_time_outliers(sci, params.time_thresh)
+        sci = badpix.replace_bad_pixels(sci, hot, inplace=True)
+        err = badpix.replace_bad_pixels(err, hot, inplace=True)
+        sci, n_time = badpix.clip_time_outliers(sci, params.time_thresh, inplace=True)
         lap("badpix")
     if "first_int" not in skip and params.replace_first_integration:
         sci = first_int.replace_first_integration(sci)
@@ -144,12 +147,13 @@ def run_stage2(
     write_hot_pixel_map(hot & ~static_bad, hot_path)
     start = 0
     for path, target_path, n in zip(paths, targets, lens, strict=True):
+        variances = read_integrations_product(path, arrays=("VAR_POISSON", "VAR_RNOISE"))
         w = IntegrationsWriter(
             target_path,
             n,
             sci.shape[1:],
             header=_primary(path),
-            int_times=_times(cube.int_times, start, n),
+            int_times=_times(int_times, start, n),
             extra_keywords={"S_EXOLRS": ("STAGE2", "exolrs Stage 2"), "TRACE_X": round(x0, 3)},
         )
         w.write(
@@ -157,8 +161,8 @@ def run_stage2(
             sci[start : start + n],
             err[start : start + n],
             dq[start : start + n],
-            var_poisson=cube.var_poisson[start : start + n],
-            var_rnoise=cube.var_rnoise[start : start + n],
+            var_poisson=variances.var_poisson,
+            var_rnoise=variances.var_rnoise,
         )
         w.close()
         start += n

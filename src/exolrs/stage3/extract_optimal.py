@@ -27,13 +27,30 @@ def optimal_extract(
     profile: np.ndarray,
     sigma_clip: float = 10.0,
     max_iter: int = 3,
+    block: int = 64,
 ) -> tuple[np.ndarray, np.ndarray, int]:
     """Flux and error (nints, ny); also the number of pixels rejected as outliers.
 
     `err` may be per integration (nints, ny, nx) or one (ny, nx) map.  Weights from each
     integration's own data-derived errors correlate with the noise in that data and bias the
     flux (Horne 1986, §III); pass a variance model such as the temporal median of err² —
-    `optimal_variance` — as the pipeline does."""
+    `optimal_variance` — as the pipeline does.  The default clip of 10 σ leaves the small
+    profile mismatch of bright pixels under sub-pixel jitter alone (5 σ rejected ~1000 good
+    pixels per 300 integrations in the `small` simulation and raised the white-light scatter
+    25 %).  Integrations are processed `block` at a time to bound memory."""
+    n = cube.shape[0]
+    flux = np.empty(cube.shape[:2], np.float32)
+    ferr = np.empty(cube.shape[:2], np.float32)
+    rejected = 0
+    for a in range(0, n, block):
+        b = min(a + block, n)
+        e = err if err.ndim == 2 else err[a:b]
+        flux[a:b], ferr[a:b], r = _optimal_block(cube[a:b], e, profile, sigma_clip, max_iter)
+        rejected += r
+    return flux, ferr, rejected
+
+
+def _optimal_block(cube, err, profile, sigma_clip, max_iter):
     p = profile.astype(np.float32)[None]
     data = np.nan_to_num(cube).astype(np.float32)
     var = np.nan_to_num(np.broadcast_to(err, cube.shape).astype(np.float32) ** 2, nan=np.inf)

@@ -53,7 +53,7 @@ def run_stage3(
         return Stage3Result(spectra_path, centroid_path)
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    cube = read_integrations_product(calints)
+    cube = read_integrations_product(calints, arrays=("SCI", "ERR"))
     deep, wavelengths = read_deep_frame(deep_frame)
     seconds["read"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
