@@ -84,6 +84,42 @@ class Stage3Config(_Section):
     )
 
 
+class PlanetConfig(_Section):
+    period: float | None = Field(None, gt=0, description="Orbital period (days); required.")
+    t0: float | None = Field(None, description="Mid-transit guess (BJD_TDB); null = flux minimum.")
+    a: float = Field(10.0, gt=1, description="a/R* guess.")
+    b: float = Field(0.4, ge=0, description="Impact parameter guess.")
+    rp: float | None = Field(None, gt=0, description="Rp/R* guess; null = from the depth.")
+    eclipse: bool = Field(False, description="Fit a secondary eclipse instead of a transit.")
+
+
+class Stage4Config(_Section):
+    planet: PlanetConfig = Field(default_factory=PlanetConfig)
+    white_range: list[float] = Field(
+        [5.0, 12.0], min_length=2, max_length=2, description="White-light range (µm)."
+    )
+    binning: Literal["R", "width", "native", "edges"] = Field(
+        "R", description="Channels: constant R, fixed width, native rows or user edges."
+    )
+    resolution: float = Field(20.0, gt=0, description="λ/Δλ for binning: R.")
+    bin_width: float = Field(0.25, gt=0, description="µm for binning: width.")
+    bin_edges: list[float] | None = Field(None, description="µm for binning: edges.")
+    drop_first: int = Field(5, ge=0, description="Integrations left out at the start.")
+    n_ramps: int = Field(1, ge=0, le=2, description="Exponential ramps in the systematics.")
+    poly_order: int = Field(1, ge=0, le=2, description="Polynomial order in time.")
+    detrend: list[str] = Field([], description="Detrending vectors by name, e.g. [x_shift].")
+    limb_darkening: Literal["fit", "fixed", "table"] = Field(
+        "fit", description="Fit (Kipping priors), fixed u1/u2, or a per-wavelength table."
+    )
+    u1: float = Field(0.1, description="Fixed quadratic LD u1.")
+    u2: float = Field(0.1, description="Fixed quadratic LD u2.")
+    ld_table: Path | None = Field(None, description="Table with wavelength, u1, u2 columns.")
+    spec_free_tau: bool = Field(False, description="Free ramp timescale per channel.")
+    n_steps_white: int = Field(3000, ge=100, description="emcee steps, white light curve.")
+    n_steps_spec: int = Field(1500, ge=100, description="emcee steps per channel.")
+    seed: int = Field(0, description="Random seed of the samplers.")
+
+
 class ParallelConfig(_Section):
     backend: Literal["serial", "processes", "dask"] = Field(
         "processes", description="serial, local processes, or a dask.distributed cluster."
@@ -109,6 +145,7 @@ class RunConfig(_Section):
     stage1: Stage1Config = Field(default_factory=Stage1Config)
     stage2: Stage2Config = Field(default_factory=Stage2Config)
     stage3: Stage3Config = Field(default_factory=Stage3Config)
+    stage4: Stage4Config = Field(default_factory=Stage4Config)
 
 
 def _key_lines(text: str) -> dict[tuple[str, ...], int]:
@@ -141,6 +178,7 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     cfg.truth = fix(cfg.truth)
     cfg.stage1.hot_pixel_map = fix(cfg.stage1.hot_pixel_map)
     cfg.stage3.centroids = fix(cfg.stage3.centroids)
+    cfg.stage4.ld_table = fix(cfg.stage4.ld_table)
     if isinstance(cfg.input, str):
         cfg.input = cfg.input if Path(cfg.input).is_absolute() else str(base / cfg.input)
     else:

@@ -19,7 +19,7 @@ from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
 from exolrs.io.products import ensure_writable_dir
 
-AVAILABLE_STAGES = (1, 2, 3)
+AVAILABLE_STAGES = (1, 2, 3, 4)
 
 
 def _versions() -> dict:
@@ -138,6 +138,33 @@ def run_pipeline(
             "wall_s": round(time.perf_counter() - t0, 2),
             "step_s": r3.seconds,
             "figures": [str(f) for f in r3.figures],
+        }
+    if 4 in stages:
+        from exolrs.stage4.pipeline import run_stage4
+
+        t0 = time.perf_counter()
+        spectra = out / "Stage3" / f"{cfg.target}_{cfg.stage3.extract_method}_spectra_fullres.fits"
+        if not spectra.exists():
+            raise ExolrsError(f"no Stage 3 spectra at {spectra}; run stage 3 first")
+        with make_executor(
+            cfg.parallel.backend, cfg.parallel.workers, cfg.parallel.scheduler
+        ) as executor:
+            r4 = run_stage4(
+                spectra,
+                out / "Stage4",
+                params=cfg.stage4,
+                truth=cfg.truth,
+                executor=executor,
+                force_redo=force_redo,
+            )
+        record["stages"]["4"] = {
+            "products": [
+                str(p) for p in (r4.spectrum, r4.white_fit, r4.channel_fits, r4.light_curves)
+            ],
+            "wall_s": round(time.perf_counter() - t0, 2),
+            "step_s": r4.seconds,
+            "truth_metrics": r4.truth_metrics,
+            "figures": [str(f) for f in r4.figures],
         }
     record["peak_rss"] = _peak_rss_mb()
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")

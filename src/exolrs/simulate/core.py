@@ -345,8 +345,14 @@ def write_run_file(out: Path, cfg: SimConfig, refs: dict[str, Path]) -> Path:
         "references:",
     ]
     lines += [f"  {k}: {Path(v).relative_to(out).as_posix()}" for k, v in sorted(refs.items())]
+    p = cfg.planet
     lines += [
         "truth: truth.ecsv",
+        "stage4:",
+        "  planet:",
+        f"    period: {p.period_days}",
+        f"    a: {round(p.a_rs, 1)}   # a/R* guess (a literature value for a real planet)",
+        "    b: 0.4",
         "stage1:",
         f"  miri_drop_groups: {min(12, max(cfg.ngroups // 4, 1))}",
         "  flag_up_ramp: false",

@@ -1,1 +1,1 @@
-"""exolrs.stage4"""
+"""Stage 4: light curves, fits and the transmission spectrum."""

@@ -1,0 +1,134 @@
+"""Stage 4 figures: white light curve, Allan (rms vs bin size), spectroscopic waterfall,
+transmission spectrum (with the injected truth when known) and a corner plot."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from exolrs.plots.stage1 import _figure, _save
+
+
+def allan(residuals: np.ndarray, max_bin: int | None = None):
+    """(bin sizes, rms of binned residuals, white-noise expectation)."""
+    n = len(residuals)
+    max_bin = max_bin or max(n // 10, 2)
+    sizes = np.unique(np.logspace(0, np.log10(max_bin), 25).astype(int))
+    rms, expect = [], []
+    sigma1 = np.std(residuals)
+    for s in sizes:
+        m = n // s
+        binned = residuals[: m * s].reshape(m, s).mean(axis=1)
+        rms.append(np.std(binned))
+        expect.append(sigma1 / np.sqrt(s) * np.sqrt(m / max(m - 1, 1)))
+    return sizes, np.array(rms), np.array(expect)
+
+
+def allan_slope(residuals: np.ndarray) -> float:
+    """Log-log slope of rms against bin size (−0.5 for white noise)."""
+    sizes, rms, _ = allan(residuals)
+    return float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
+
+
+def plot_white(t, flux, fit, path) -> Path:
+    plt, fig, (a0, a1) = _figure(
+        2, 1, figsize=(7, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
+    )
+    hours = (t - fit.best["t0"]) * 24
+    a0.plot(hours, flux / fit.systematics, ".", ms=2, color="0.4", label="detrended data")
+    a0.plot(hours, fit.model / fit.systematics, "r-", lw=1, label="transit model")
+    a0.set_ylabel("relative flux")
+    a0.legend(fontsize=8)
+    a1.plot(hours, 1e6 * fit.residuals, ".", ms=2, color="0.4")
+    a1.axhline(0, color="r", lw=0.8)
+    a1.set_ylabel("residual (ppm)")
+    a1.set_xlabel("hours from mid-transit")
+    d, lo, hi = fit.depth()
+    a0.set_title(
+        f"white light: depth {1e6 * d:.0f} ± {1e6 * 0.5 * (lo + hi):.0f} ppm, "
+        f"rms {1e6 * np.std(fit.residuals):.0f} ppm"
+    )
+    return _save(plt, fig, path)
+
+
+def plot_allan(residuals, path) -> Path:
+    sizes, rms, expect = allan(residuals)
+    plt, fig, ax = _figure(figsize=(5, 4))
+    ax.loglog(sizes, 1e6 * rms, "k.-", label=f"residuals (slope {allan_slope(residuals):.2f})")
+    ax.loglog(sizes, 1e6 * expect, "r--", label="white noise")
+    ax.set_xlabel("bin size (integrations)")
+    ax.set_ylabel("rms (ppm)")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_waterfall(t, tasks, fits, centres, path) -> Path:
+    n = len(fits)
+    plt, fig, ax = _figure(figsize=(6, max(4, 0.35 * n)))
+    hours = (t - t.mean()) * 24
+    step = 3 * max(np.std(f.residuals) for f in fits) + 0.004
+    for k, (task, f) in enumerate(zip(tasks, fits, strict=True)):
+        off = -k * step
+        ax.plot(hours, task.flux / f.systematics + off, ".", ms=1.5, color="0.5")
+        ax.plot(hours, f.model / f.systematics + off, "r-", lw=0.8)
+        ax.text(hours[-1], 1 + off, f" {centres[k]:.2f} µm", fontsize=6, va="center")
+    ax.set_xlabel("hours")
+    ax.set_ylabel("detrended flux + offset")
+    return _save(plt, fig, path)
+
+
+def plot_spectrum(spectrum, path) -> Path:
+    plt, fig, ax = _figure(figsize=(7, 4))
+    w = np.asarray(spectrum["wavelength"])
+    d = 1e6 * np.asarray(spectrum["depth"])
+    err = 1e6 * np.vstack([spectrum["depth_err_low"], spectrum["depth_err_high"]])
+    ax.errorbar(
+        w,
+        d,
+        yerr=err,
+        xerr=np.asarray(spectrum["bin_half_width"]),
+        fmt="o",
+        ms=3,
+        color="k",
+        label="exolrs",
+    )
+    if "truth_depth" in spectrum.colnames:
+        ax.step(
+            w,
+            1e6 * np.asarray(spectrum["truth_depth"]),
+            where="mid",
+            color="C1",
+            label="injected (binned)",
+        )
+        meta = spectrum.meta
+        ax.set_title(
+            f"χ²ν = {meta.get('chi2_nu', np.nan):.2f}, "
+            f"mean bias = {meta.get('mean_bias_sigma', np.nan):+.2f} σ"
+        )
+    ax.set_xlabel("wavelength (µm)")
+    ax.set_ylabel("transit depth (ppm)")
+    ax.legend(fontsize=8)
+    return _save(plt, fig, path)
+
+
+def plot_corner(fit, path, names=("t0", "a", "b", "rp")) -> Path:
+    """Pairwise posterior scatter of the orbit parameters of the white fit."""
+    idx = [fit.names.index(n) for n in names if n in fit.names]
+    k = len(idx)
+    plt, fig, axes = _figure(k, k, figsize=(1.8 * k, 1.8 * k), squeeze=False)
+    chain = fit.chain
+    for i in range(k):
+        for j in range(k):
+            ax = axes[i, j]
+            if j > i:
+                ax.set_axis_off()
+                continue
+            if i == j:
+                ax.hist(chain[:, idx[i]], bins=30, color="0.4")
+            else:
+                ax.plot(chain[:, idx[j]], chain[:, idx[i]], ",", alpha=0.3, color="k")
+            if i == k - 1:
+                ax.set_xlabel(fit.names[idx[j]], fontsize=8)
+            ax.tick_params(labelsize=5)
+    return _save(plt, fig, path)
