@@ -41,3 +41,18 @@ def small_stage1(small_sim, tmp_path_factory):
         references=small_sim["refs"],
         maximum_cores=2,
     )
+
+
+@pytest.fixture(scope="session")
+def small_stage23(small_sim, small_stage1, tmp_path_factory):
+    """Stages 2 and 3 (box and optimal) of `small_sim`."""
+    from exolrs.stage2.pipeline import run_stage2
+    from exolrs.stage3.pipeline import run_stage3
+
+    out = tmp_path_factory.mktemp("small_s23")
+    s2 = run_stage2(small_stage1, out / "Stage2", target="W", references=small_sim["refs"])
+    s3 = {
+        m: run_stage3(s2.calints, s2.deep_frame, out / "Stage3", target="W", extract_method=m)
+        for m in ("box", "optimal")
+    }
+    return s2, s3

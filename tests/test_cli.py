@@ -80,10 +80,13 @@ def test_run_stage1_from_a_run_file_and_resume(tiny_sim, tmp_path):
     assert record["stages"]["1"]["reference_sources"]["dark"] == "override"
     assert record["versions"]["stcal"] and record["peak_rss"]["main_MB"] > 0
     mtimes = [p.stat().st_mtime_ns for p in products]
-    assert runner.invoke(app, ["run", cfg]).exit_code == 0
+    assert runner.invoke(app, ["run", cfg, "--stages", "1,2,3"]).exit_code == 0
     assert [p.stat().st_mtime_ns for p in products] == mtimes  # reused
-    assert runner.invoke(app, ["run", cfg, "--force-redo"]).exit_code == 0
+    assert (tmp_path / "red" / "Stage3" / "WASP-39b_box_spectra_fullres.fits").exists()
+    assert runner.invoke(app, ["run", cfg, "--stages", "1", "--force-redo"]).exit_code == 0
     assert [p.stat().st_mtime_ns for p in products] != mtimes
+    no_period = runner.invoke(app, ["run", cfg, "--stages", "4"])
+    assert no_period.exit_code == 2 and "period: is required" in no_period.output
 
 
 def test_run_errors_exit_2_without_traceback(tiny_sim, tmp_path):

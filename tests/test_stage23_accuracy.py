@@ -15,19 +15,12 @@ from exolrs.simulate import scene
 from exolrs.simulate.config import preset
 from exolrs.simulate.core import _Model
 from exolrs.stage2.background import background_columns
-from exolrs.stage2.pipeline import run_stage2
 from exolrs.stage3.extract_box import aperture_weights
-from exolrs.stage3.pipeline import run_stage3
 
 
 @pytest.fixture(scope="module")
-def reduced(small_sim, small_stage1, tmp_path_factory):
-    out = tmp_path_factory.mktemp("s23")
-    s2 = run_stage2(small_stage1, out / "Stage2", target="W", references=small_sim["refs"])
-    s3 = {
-        m: run_stage3(s2.calints, s2.deep_frame, out / "Stage3", target="W", extract_method=m)
-        for m in ("box", "optimal")
-    }
+def reduced(small_stage23):
+    s2, s3 = small_stage23
     return s2, s3, _Model(preset("small", seed=2))
 
 
