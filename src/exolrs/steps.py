@@ -436,14 +436,13 @@ class RampFitStep(Step):
 
     def apply(self, products, maximum_cores=1, save=True, **params):
         from exolrs.io.products import IntegrationsWriter, product_name
-        from exolrs.stage1.ramp_fit import fit_ramps
 
         kw = _refs_kw(params)
         out = []
         for p in products:
             refs = _stage1_refs(p, **kw)
             tgroup = float(p.header.get("TGROUP", p.header.get("TFRAME", 0.15904)))
-            fit = fit_ramps(p.data, p.groupdq, p.pixeldq, refs.readnoise, refs.gain, tgroup)
+            fit = _fit_parallel(p, refs, tgroup, maximum_cores)
             path = product_name(f"{p.name}_uncal.fits", "rateints", self.output_dir)
             w = IntegrationsWriter(
                 path,
@@ -479,3 +478,36 @@ class RampFitStep(Step):
         else:
             slope, err = first.slope, first.err
         return [plot_slope(slope, err, self.figure_path(inputs[0], "slope"))]
+
+
+def _fit_block(args):
+    from exolrs.stage1.ramp_fit import fit_ramps
+
+    return fit_ramps(*args)
+
+
+def _fit_parallel(p: RampProduct, refs, tgroup: float, maximum_cores: int):
+    """Ramp fitting of one segment, split over `maximum_cores` processes by integration
+    (results are independent of the split: one stcal call per integration)."""
+    from exolrs.parallel import make_executor
+    from exolrs.stage1.ramp_fit import RampFitResult
+
+    n = len(p.data)
+    parts = np.array_split(np.arange(n), max(1, min(int(maximum_cores or 1), n)))
+    args = [
+        (
+            p.data[i[0] : i[-1] + 1],
+            p.groupdq[i[0] : i[-1] + 1],
+            p.pixeldq,
+            refs.readnoise,
+            refs.gain,
+            tgroup,
+        )
+        for i in parts
+        if len(i)
+    ]
+    with make_executor("processes", len(args)) as ex:
+        fits = list(ex.ordered_map(_fit_block, args))
+    return RampFitResult(
+        *(np.concatenate([getattr(f, k) for f in fits]) for k in RampFitResult.__annotations__)
+    )

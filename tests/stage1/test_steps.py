@@ -20,7 +20,7 @@ def test_step_by_step_equals_fused_run(tiny_sim, tmp_path):
     r = stage1.ResetStep(r, output_dir=out, references=refs).run()
     r = stage1.LinearityStep(r, output_dir=out, references=refs).run(miri_drop_groups=2)
     r = stage1.JumpStep(r, output_dir=out, references=refs).run(time_rejection_threshold=7)
-    rateints = stage1.RampFitStep(r, output_dir=out, references=refs).run()
+    rateints = stage1.RampFitStep(r, output_dir=out, references=refs).run(maximum_cores=2)
     assert [p.name for p in rateints] == [p.name.replace("uncal", "rateints") for p in files]
     for suffix in (
         "dqinitstep",
