@@ -88,3 +88,43 @@ def test_fit_recovers_an_injected_light_curve(ramp):
 def test_allan_slope_of_white_noise():
     rng = np.random.default_rng(3)
     assert allan_slope(rng.normal(0, 1, 2000)) == pytest.approx(-0.5, abs=0.1)
+
+
+def test_secondary_eclipse_depth_recovered(tmp_path):
+    from exolrs.io.spectra import Spectra, write_spectra
+    from exolrs.stage4.pipeline import run_stage4
+
+    rng = np.random.default_rng(7)
+    t = np.linspace(0.35, 0.65, 500)
+    fixed = {"t0": 0.5, "a": 40.0, "b": 0.3, "rp": 0.145, "q1": 0.1, "q2": 0.3}
+    wave = np.linspace(5, 12, 40)
+    fp = 1e-3 + 2e-4 * (wave - 5) / 7  # rising with wavelength
+    flux = np.empty((len(t), len(wave)))
+    for j, f in enumerate(fp):
+        m = LightCurveModel(
+            t, np.ones(len(t)), np.ones(len(t)), 1.0, ["fp"], fixed, BOUNDS, eclipse=True
+        )
+        flux[:, j] = 1000 * m.model(np.array([f]))
+    noisy = flux + rng.normal(0, 1.0, flux.shape)
+    path = write_spectra(
+        Spectra(wave, np.full(40, 0.09), noisy, np.ones_like(noisy), t), tmp_path / "s.fits"
+    )
+    r = run_stage4(
+        path,
+        tmp_path / "S4",
+        planet={"period": 1.0, "eclipse": True, "rp": 0.145, "a": 40.0, "b": 0.3},
+        binning="width",
+        bin_width=1.75,
+        drop_first=0,
+        n_ramps=0,
+        n_steps_white=800,
+        n_steps_spec=600,
+        do_plot=False,
+    )
+    from astropy.table import Table
+
+    spec = Table.read(r.spectrum)
+    expected = [fp[(wave >= lo) & (wave < lo + 1.75)].mean() for lo in (5, 6.75, 8.5, 10.25)]
+    sigma = 0.5 * (spec["depth_err_low"] + spec["depth_err_high"])
+    assert np.all(np.abs(spec["depth"] - expected[: len(spec)]) < 4 * sigma)
+    assert np.all(spec["depth"] > 5e-4)

@@ -31,7 +31,10 @@ class FitResult:
     chain: np.ndarray | None = None  # (nsamples, ndim), thinned, for corner plots
 
     def depth(self) -> tuple[float, float, float]:
-        """(Rp/R*)² with its lower and upper 1σ errors."""
+        """Transit depth (Rp/R*)² — or eclipse depth fp when fp was fitted — with its lower
+        and upper 1σ errors."""
+        if "fp" in self.names:
+            return self.best["fp"], -self.low["fp"], self.high["fp"]
         rp, lo, hi = self.best["rp"], self.low["rp"], self.high["rp"]
         d = rp * rp
         return d, d - (rp + lo) ** 2, (rp + hi) ** 2 - d

@@ -123,7 +123,11 @@ def _fit_channel(task: _ChannelTask) -> FitResult:
     if not p.spec_free_tau:
         fixed.update({k: task.white[k] for k in ("tau1", "tau2") if k in task.white})
     fixed.update(ld_fixed)
-    free = ["rp", *ld_free, *_systematics_names(p, p.spec_free_tau)]
+    if p.planet.eclipse:  # the planet's size and the limb darkening do not enter an eclipse
+        fixed.update({k: task.white[k] for k in ("rp", "q1", "q2")})
+        free = ["fp", *_systematics_names(p, p.spec_free_tau)]
+    else:
+        free = ["rp", *ld_free, *_systematics_names(p, p.spec_free_tau)]
     m = LightCurveModel(
         task.t,
         task.flux,
@@ -187,6 +191,11 @@ def run_stage4(
     wflux, werr = wf[keep] / norm, we[keep] / norm
     ld_free, ld_fixed = _ld(p, float(np.mean(p.white_range)))
     free = ["t0", "a", "b", "rp", *ld_free, *_systematics_names(p, True)]
+    if p.planet.eclipse:
+        if p.planet.rp is None:
+            raise ExolrsError("stage4: an eclipse fit needs planet: rp: (Rp/R*) and a, b")
+        ld_fixed = {"q1": 0.1, "q2": 0.3, "rp": p.planet.rp, "a": p.planet.a, "b": p.planet.b}
+        free = ["t0", "fp", *_systematics_names(p, True)]
     bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
     m = LightCurveModel(
         t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
