@@ -101,6 +101,7 @@ def _start(p: Stage4Config, t, flux) -> dict:
         "c2": 0.0,
         "ln_jit": -10.0,
         "fp": 1e-3,
+        **{f"d_{n}": 0.0 for n in p.detrend},
     }
 
 
