@@ -38,19 +38,24 @@ def main() -> None:
     )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out, ProcessExecutor(args.workers) as ex:
-        r = run_stage4(args.spectra, out, params=params, truth=args.truth_ecsv, executor=ex,
-                       do_plot=False)
+        r = run_stage4(
+            args.spectra, out, params=params, truth=args.truth_ecsv, executor=ex, do_plot=False
+        )
         white = json.loads(r.white_fit.read_text())
     rp_true = float(np.sqrt(truth["white_depth_5_12um"]))
-    print(json.dumps({
-        "wall_s": round(time.perf_counter() - t0, 1),
-        "seconds": r.seconds,
-        "truth": r.truth_metrics,
-        "white_rp": [white["best"]["rp"], white["err_low"]["rp"], white["err_high"]["rp"]],
-        "white_rp_true": rp_true,
-        "residual_over_expected": white["residual_rms_ppm"] / white["expected_noise_ppm"],
-        "steps_over_autocorr": white["steps_over_autocorr"],
-    }))
+    print(
+        json.dumps(
+            {
+                "wall_s": round(time.perf_counter() - t0, 1),
+                "seconds": r.seconds,
+                "truth": r.truth_metrics,
+                "white_rp": [white["best"]["rp"], white["err_low"]["rp"], white["err_high"]["rp"]],
+                "white_rp_true": rp_true,
+                "residual_over_expected": white["residual_rms_ppm"] / white["expected_noise_ppm"],
+                "steps_over_autocorr": white["steps_over_autocorr"],
+            }
+        )
+    )
 
 
 if __name__ == "__main__":
