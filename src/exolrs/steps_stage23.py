@@ -25,19 +25,14 @@ from pathlib import Path
 import numpy as np
 
 from exolrs.dq import DO_NOT_USE
+from exolrs.io.products import Integrations
 
 
 @dataclass
-class CubeProduct:
-    """The whole exposure's integrations between Stage 2/3 steps (JWST CubeModel arrays)."""
+class CubeProduct(Integrations):
+    """The whole exposure's integrations between Stage 2/3 steps: the arrays of
+    `exolrs.io.products.Integrations` plus what the steps learn about them."""
 
-    sci: np.ndarray
-    err: np.ndarray
-    dq: np.ndarray
-    var_poisson: np.ndarray
-    var_rnoise: np.ndarray
-    int_times: np.ndarray | None
-    header: dict
     names: list[str]  # segment roots
     lengths: list[int]  # integrations per segment
     wavelengths: np.ndarray | None = None  # per row, once AssignWCS ran
@@ -92,16 +87,11 @@ def load_cube(inputs) -> CubeProduct:
     header = dict(r.header)
     for key in ("COMMENT", "HISTORY", ""):
         header.pop(key, None)
+    fields = {k: getattr(r, k) for k in Integrations.__dataclass_fields__}
     return CubeProduct(
-        r.sci,
-        r.err,
-        r.dq,
-        r.var_poisson,
-        r.var_rnoise,
-        r.int_times,
-        header,
-        names,
-        lengths,
+        **{**fields, "header": header},
+        names=names,
+        lengths=lengths,
         source_type=header.get("SRCTYPE"),
         history=[s for s in str(header.get("S_STEPS", "")).split(",") if s],
     )
