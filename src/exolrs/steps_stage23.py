@@ -271,6 +271,7 @@ class PCAReconstructStep(CubeStep):
         from exolrs.stage2.baseline import baseline_indices
 
         self.pca = pca.pca_cube(cube.sci, pca_components)
+        self.removed = list(remove_components or [])
         sci = pca.remove_components(cube.sci, self.pca, remove_components)
         base = baseline_indices(baseline_ints, cube.sci.shape[0])
         with warnings.catch_warnings():
@@ -280,8 +281,13 @@ class PCAReconstructStep(CubeStep):
 
     def plot(self, result):
         from exolrs.plots.stage2 import plot_pca
+        from exolrs.stage2 import pca
 
-        return [plot_pca(self.pca, self.output_dir / f"{result.names[0]}_pca.png")]
+        figures = [plot_pca(self.pca, self.output_dir / f"{result.names[0]}_pca.png")]
+        if self.removed:  # the same decomposition after the removal
+            after = pca.pca_cube(result.sci, len(self.pca.timeseries))
+            figures.append(plot_pca(after, self.output_dir / f"{result.names[0]}_pca_after.png"))
+        return figures
 
 
 class Extract1DStep:

@@ -37,6 +37,10 @@ def test_steps_equal_the_stage_runners(tiny_sim, stage1_products, tmp_path, save
     pca_step = stage2.PCAReconstructStep(r, output_dir=out)
     r = pca_step.run(save_results=save, do_plot=True)
     assert r.source_type == "POINT" and pca_step.figures[0].exists()
+    removal = stage2.PCAReconstructStep(r, output_dir=tmp_path / "pca").run(
+        save_results=False, remove_components=[1], do_plot=False
+    )
+    assert not np.array_equal(removal.sci, r.sci)
     spec = stage3.Extract1DStep(r, output_dir=out, target="T").run(save_results=save)
 
     s2 = stage2.run_stage2(
@@ -59,3 +63,11 @@ def test_steps_equal_the_stage_runners(tiny_sim, stage1_products, tmp_path, save
 def test_extract_needs_wavelengths(stage1_products, tmp_path):
     with pytest.raises(ValueError, match="AssignWCSStep"):
         stage3.Extract1DStep(stage1_products, output_dir=tmp_path).run()
+
+
+def test_pca_removal_figures_before_and_after(tiny_sim, stage1_products, tmp_path):
+    s2 = stage2.run_stage2(
+        stage1_products, tmp_path, target="T", references=tiny_sim["refs"], remove_components=[1]
+    )
+    names = sorted(f.name for f in s2.figures)
+    assert names == ["T_pca_components.png", "T_pca_components_after.png"]

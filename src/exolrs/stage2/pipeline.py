@@ -140,6 +140,9 @@ def run_stage2(
             from exolrs.plots.stage2 import plot_pca
 
             figures.append(plot_pca(result, out / f"{target}_pca_components.png"))
+            if params.remove_components:  # the same decomposition after the removal
+                after = pca.pca_cube(sci, params.pca_components)
+                figures.append(plot_pca(after, out / f"{target}_pca_components_after.png"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)
         deep = np.nanmedian(sci[base], axis=0)
