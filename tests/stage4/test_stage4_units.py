@@ -92,7 +92,6 @@ def test_allan_slope_of_white_noise():
 
 def test_secondary_eclipse_depth_recovered(tmp_path):
     from exolrs.io.spectra import Spectra, write_spectra
-    from exolrs.stage4.pipeline import run_stage4
 
     rng = np.random.default_rng(7)
     t = np.linspace(0.35, 0.65, 500)
@@ -109,9 +108,9 @@ def test_secondary_eclipse_depth_recovered(tmp_path):
     path = write_spectra(
         Spectra(wave, np.full(40, 0.09), noisy, np.ones_like(noisy), t), tmp_path / "s.fits"
     )
-    r = run_stage4(
-        path,
-        tmp_path / "S4",
+    from exolrs.stage4 import FitLightCurvesStep
+
+    r = FitLightCurvesStep(path, output_dir=tmp_path / "S4").run(
         planet={"period": 1.0, "eclipse": True, "rp": 0.145, "a": 40.0, "b": 0.3},
         binning="width",
         bin_width=1.75,
@@ -120,6 +119,7 @@ def test_secondary_eclipse_depth_recovered(tmp_path):
         n_steps_white=800,
         n_steps_spec=600,
         do_plot=False,
+        maximum_cores=2,
     )
     from astropy.table import Table
 

@@ -325,3 +325,30 @@ def _write_table(table: Table, path: Path) -> None:
     tmp = path.with_name(f".{path.name}.part")
     table.write(tmp, format="ascii.ecsv", overwrite=True)
     os.replace(tmp, path)
+
+
+class FitLightCurvesStep:
+    """Tutorial-style wrapper of `run_stage4`:
+
+    >>> FitLightCurvesStep("W_box_spectra_fullres.fits", output_dir="Stage4").run(
+    ...     planet={"period": 4.05528}, resolution=20)  # doctest: +SKIP
+    """
+
+    def __init__(self, spectra, output_dir="Stage4", truth=None, **kwargs):
+        self.spectra, self.output_dir, self.truth, self.kwargs = spectra, output_dir, truth, kwargs
+
+    def run(
+        self, force_redo: bool = False, do_plot: bool = True, maximum_cores: int = 1, **params
+    ) -> Stage4Result:
+        from exolrs.parallel import make_executor
+
+        with make_executor("processes", maximum_cores) as ex:
+            return run_stage4(
+                self.spectra,
+                self.output_dir,
+                truth=self.truth,
+                executor=ex,
+                force_redo=force_redo,
+                do_plot=do_plot,
+                **{**self.kwargs, **params},
+            )
