@@ -80,6 +80,11 @@ def test_trace_centroids_and_drift(reduced, small_sim):
     assert np.max(np.abs(cen - expected)[bright]) < 0.05
     spec = read_spectra(s3["box"].spectra)
     assert np.std(spec.x_shift - (model.dx - np.median(model.dx))) < 0.01
+    # along the dispersion the smooth simulated spectrum allows ~0.03 px per integration
+    dy = model.dy - np.median(model.dy)
+    assert np.std(spec.y_shift - np.median(spec.y_shift) - dy) < 0.05
+    assert np.corrcoef(spec.y_shift[5:], dy[5:])[0, 1] > 0.15
+    assert np.all(np.abs(spec.stretch) < 0.01)
 
 
 def test_extracted_spectrum_matches_the_injected_one(reduced):

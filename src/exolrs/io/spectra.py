@@ -3,7 +3,8 @@
 `<target>_<method>_spectra_fullres.fits` follows exoTEDRF's layout: an empty primary HDU with
 the extraction parameters, then image extensions `Wave`, `Wave Err` (half bin width), `Flux`
 (nints, nwave), `Flux Err`, `Time` (integration mid-times, BJD_TDB), and here also
-`X Shift` (per-integration trace offset, px) for the light-curve detrending.
+`X Shift` (per-integration trace offset across the dispersion, px), `Y Shift` (spectral drift
+along it, px, + = towards higher rows) and `Stretch` for the light-curve detrending.
 """
 
 from __future__ import annotations
@@ -27,6 +28,8 @@ class Spectra:
     flux_err: np.ndarray
     time: np.ndarray
     x_shift: np.ndarray | None = None
+    y_shift: np.ndarray | None = None
+    stretch: np.ndarray | None = None
     meta: dict | None = None
 
 
@@ -37,6 +40,8 @@ _EXT = (
     ("Flux Err", "flux_err", "DN/s"),
     ("Time", "time", "BJD_TDB"),
     ("X Shift", "x_shift", "pixel"),
+    ("Y Shift", "y_shift", "pixel"),
+    ("Stretch", "stretch", ""),
 )
 
 

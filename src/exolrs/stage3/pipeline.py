@@ -42,7 +42,7 @@ def run_stage3(
         write_centroids,
         write_spectra,
     )
-    from exolrs.stage3 import extract_box, extract_optimal, trace
+    from exolrs.stage3 import align, extract_box, extract_optimal, trace
 
     params = Stage3Config.model_validate({**(params or Stage3Config()).model_dump(), **overrides})
     out = ensure_writable_dir(output_dir)
@@ -86,6 +86,10 @@ def run_stage3(
         if cube.int_times is not None
         else np.arange(cube.sci.shape[0], dtype=float)
     )
+    # spectral drift along the rows: spectra run in increasing wavelength = decreasing row
+    t0 = time.perf_counter()
+    drift = align.measure_drift(flux[:, order], err[:, order])
+    seconds["drift"] = round(time.perf_counter() - t0, 3)
     spec = Spectra(
         wave,
         half,
@@ -93,6 +97,8 @@ def run_stage3(
         err[:, order],
         np.asarray(times),
         x_shift,
+        -drift.shift,
+        drift.stretch,
         meta={
             "TARGET": target,
             "CONTENTS": "Full resolution stellar spectra",
