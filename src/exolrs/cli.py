@@ -207,6 +207,25 @@ def demo(
 
 
 @app.command()
+@friendly
+def quicklook(
+    files: Annotated[list[Path], typer.Argument(help="uncal segments (or a folder).")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="Figure/table name.")] = Path(
+        "quicklook"
+    ),
+) -> None:
+    """White light curve straight from the raw ramps (PNG + ECSV), before any reduction."""
+    from exolrs.quicklook import quicklook as run_quicklook
+
+    with progress_bar("quicklook") as bar:
+        task = bar.add_task("reading ramps", total=None)
+        png, table = run_quicklook(
+            files, output, progress=lambda d, n: bar.update(task, completed=d, total=n)
+        )
+    console.print(f"wrote {png} and {table}")
+
+
+@app.command()
 def version() -> None:
     """Print the exolrs version."""
     console.print(__version__)

@@ -14,6 +14,7 @@ import numpy as np
 
 from exolrs.config import Stage2Config
 from exolrs.dq import DO_NOT_USE
+from exolrs.errors import ExolrsError
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +89,13 @@ def run_stage2(
     sci, err, dq = cube.sci, cube.err, cube.dq
     int_times = cube.int_times
     del cube  # the steps below work in place on sci, err, dq
+    finite = np.isfinite(sci).mean()
+    if finite < 0.5:
+        raise ExolrsError(
+            f"only {100 * finite:.0f} % of the values in {paths[0].parent}'s rateints are finite; "
+            "Stage 1 did not produce usable slopes (check its references and parameters, then "
+            "run stage 1 again with --force-redo)"
+        )
     lens = [_nints(p) for p in paths]
     refset = R.get_references(
         header, ("flat", "specwcs"), overrides=references, crds_path=crds_path
