@@ -200,10 +200,9 @@ def demo(
             f"mean bias = {metrics['mean_bias_sigma']:+.2f} σ over {metrics['n_channels']} "
             f"channels → {s4['products'][0]}"
         )
-    console.print(
-        "[yellow]The HTML report is not in this version yet; figures are in each stage's "
-        "folder.[/yellow]"
-    )
+    from exolrs.report import build_report
+
+    console.print(f"[green]report[/green]: {build_report(record['parameters']['output_dir'])}")
 
 
 @app.command()
@@ -223,6 +222,20 @@ def quicklook(
             files, output, progress=lambda d, n: bar.update(task, completed=d, total=n)
         )
     console.print(f"wrote {png} and {table}")
+
+
+@app.command()
+@friendly
+def report(
+    run_dir: Annotated[Path, typer.Argument(help="output_dir of a finished run.")],
+    output: Annotated[
+        Path | None, typer.Option(help="HTML file (default RUN_DIR/report.html)")
+    ] = None,
+) -> None:
+    """One self-contained HTML page with every figure, the fits and the run's record."""
+    from exolrs.report import build_report
+
+    console.print(f"wrote {build_report(run_dir, output)}")
 
 
 @app.command()

@@ -1,0 +1,71 @@
+"""The HTML report is self-contained: every image embedded, no external reference."""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+import pytest
+
+from exolrs.errors import ExolrsError
+from exolrs.report import build_report
+
+
+def test_report_embeds_figures_and_numbers(tmp_path):
+    run = tmp_path / "red"
+    (run / "Stage4").mkdir(parents=True)
+    (run / "Stage2").mkdir()
+    import numpy as np
+
+    from exolrs.plots.stage4 import plot_allan
+
+    fig = plot_allan(np.random.default_rng(0).normal(size=500), run / "Stage4" / "allan.png")
+    plot_allan(np.random.default_rng(1).normal(size=500), run / "Stage2" / "pca.png")
+    (run / "run.json").write_text(
+        json.dumps(
+            {
+                "target": "WASP-39b",
+                "started": "s",
+                "finished": "f",
+                "versions": {"exolrs": "0"},
+                "parameters": {"target": "WASP-39b"},
+                "peak_rss": {"main_MB": 1},
+                "stages": {
+                    "4": {
+                        "wall_s": 3.0,
+                        "step_s": {"white_fit": 1.0},
+                        "truth_metrics": {"chi2_nu": 0.9, "mean_bias_sigma": 0.1, "n_channels": 18},
+                    }
+                },
+            }
+        )
+    )
+    (run / "Stage4" / "white_fit.json").write_text(
+        json.dumps(
+            {
+                "best": {"rp": 0.146},
+                "err_low": {"rp": -0.001},
+                "err_high": {"rp": 0.001},
+                "residual_rms_ppm": 400.0,
+                "expected_noise_ppm": 390.0,
+                "acceptance_fraction": 0.3,
+                "steps_over_autocorr": 12.0,
+            }
+        )
+    )
+    path = build_report(run)
+    text = path.read_text()
+    images = re.findall(r'<img[^>]*src="([^"]+)"', text)
+    assert len(images) == 2
+    for src in images:
+        assert src.startswith("data:image/png;base64,")
+        assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
+    assert not re.search(r'(src|href)="(http|//|file:)', text)
+    assert "χ²ν = 0.90" in text and "0.146" in text and "WASP-39b" in text
+    assert fig.exists()
+
+
+def test_report_needs_a_run(tmp_path):
+    with pytest.raises(ExolrsError, match=r"no run\.json"):
+        build_report(tmp_path)
