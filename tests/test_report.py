@@ -69,3 +69,40 @@ def test_report_embeds_figures_and_numbers(tmp_path):
 def test_report_needs_a_run(tmp_path):
     with pytest.raises(ExolrsError, match=r"no run\.json"):
         build_report(tmp_path)
+
+
+def test_report_renders_in_headless_chromium(tmp_path):
+    """Render a report with Debian's Chromium and check the screenshot is not blank."""
+    import shutil
+    import subprocess
+
+
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it when it can)")
+    test_report_embeds_figures_and_numbers(tmp_path)
+    shot = tmp_path / "shot.png"
+    subprocess.run(
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={tmp_path / 'profile'}",
+            "--window-size=1000,1400",
+            f"--screenshot={shot}",
+            (tmp_path / "red" / "report.html").as_uri(),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    import matplotlib.image as mpimg
+
+    pixels = mpimg.imread(shot)
+    assert pixels.shape[0] > 500 and pixels.std() > 0.05  # text, tables and figures drawn

@@ -84,7 +84,7 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
             }
             for k, v in w["best"].items()
         ]
-        g = "{:.6g}".format
+        g = "{:.10g}".format
         parts += [
             "<h2>White light curve fit</h2>",
             _table(rows, ["parameter", "value", "−1σ", "+1σ"], {"value": g, "−1σ": g, "+1σ": g}),
