@@ -76,7 +76,6 @@ def test_report_renders_in_headless_chromium(tmp_path):
     import shutil
     import subprocess
 
-
     chromium = shutil.which("chromium")
     if chromium is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it when it can)")

@@ -239,6 +239,28 @@ def report(
 
 
 @app.command()
+@friendly
+def fetch(
+    program: Annotated[int, typer.Option(help="JWST program ID, e.g. 2783.")],
+    target: Annotated[str | None, typer.Option(help="Target name, e.g. WASP-39b.")] = None,
+    instrument: Annotated[str, typer.Option(help="MAST instrument name.")] = "MIRI/SLITLESS",
+    filter: Annotated[str, typer.Option("--filter", help="Filter.")] = "P750L",
+    dir: Annotated[Path, typer.Option("--dir", help="Download folder.")] = Path(
+        "DMS_uncal"
+    ),
+) -> None:
+    """Download the program's *_uncal.fits segments from MAST (resumable)."""
+    from exolrs.fetch import download_files, plan_downloads, query_uncal_products
+
+    items = plan_downloads(query_uncal_products(program, target, instrument, filter))
+    total = sum(i.size or 0 for i in items) or None
+    with progress_bar("fetch") as bar:
+        task = bar.add_task(f"{len(items)} files", total=total)
+        paths = download_files(items, dir, lambda n: bar.advance(task, n))
+    console.print(f"downloaded {len(paths)} uncal segment(s) to {dir}")
+
+
+@app.command()
 def version() -> None:
     """Print the exolrs version."""
     console.print(__version__)
