@@ -79,6 +79,7 @@ def test_run_stage1_from_a_run_file_and_resume(tiny_sim, tmp_path):
     record = json.loads((tmp_path / "red" / "run.json").read_text())
     assert record["stages"]["1"]["reference_sources"]["dark"] == "override"
     assert record["versions"]["stcal"] and record["peak_rss"]["main_MB"] > 0
+    assert "run of WASP-39b" in (tmp_path / "red" / "exolrs.log").read_text()
     mtimes = [p.stat().st_mtime_ns for p in products]
     assert runner.invoke(app, ["run", cfg, "--stages", "1,2,3"]).exit_code == 0
     assert [p.stat().st_mtime_ns for p in products] == mtimes  # reused

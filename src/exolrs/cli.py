@@ -245,9 +245,7 @@ def fetch(
     target: Annotated[str | None, typer.Option(help="Target name, e.g. WASP-39b.")] = None,
     instrument: Annotated[str, typer.Option(help="MAST instrument name.")] = "MIRI/SLITLESS",
     filter: Annotated[str, typer.Option("--filter", help="Filter.")] = "P750L",
-    dir: Annotated[Path, typer.Option("--dir", help="Download folder.")] = Path(
-        "DMS_uncal"
-    ),
+    dir: Annotated[Path, typer.Option("--dir", help="Download folder.")] = Path("DMS_uncal"),
 ) -> None:
     """Download the program's *_uncal.fits segments from MAST (resumable)."""
     from exolrs.fetch import download_files, plan_downloads, query_uncal_products

@@ -8,12 +8,14 @@ the reference files used, wall time per stage (and per step for Stage 1) and pea
 from __future__ import annotations
 
 import json
+import logging
 import os
 import platform
 import resource
 import time
 from collections.abc import Callable
 from importlib import metadata
+from pathlib import Path
 
 from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
@@ -45,10 +47,8 @@ def run_pipeline(
     force_redo: bool = False,
     progress: Callable[[str, int, int], None] | None = None,
 ) -> dict:
-    """Run `stages` of the reduction described by `cfg`; returns the run record."""
-    from exolrs.parallel import make_executor
-    from exolrs.run import resolve_stage1_refs, run_stage1
-
+    """Run `stages` of the reduction described by `cfg`; returns the run record.  The run's
+    log goes to `<output_dir>/exolrs.log`."""
     unknown = sorted(set(stages) - set(AVAILABLE_STAGES))
     if unknown:
         raise ExolrsError(
@@ -56,6 +56,25 @@ def run_pipeline(
             f"{list(AVAILABLE_STAGES)}"
         )
     out = ensure_writable_dir(cfg.output_dir, " (`output_dir:` in the run file)")
+    handler = logging.FileHandler(out / "exolrs.log")
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.setLevel(logging.INFO)
+    root = logging.getLogger("exolrs")
+    root.addHandler(handler)
+    root.setLevel(logging.INFO)
+    try:
+        return _run(cfg, stages, out, force_redo, progress)
+    finally:
+        root.removeHandler(handler)
+        handler.close()
+
+
+def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
+    from exolrs.parallel import make_executor
+    from exolrs.run import resolve_stage1_refs, run_stage1
+
+    log = logging.getLogger("exolrs.pipeline")
+    log.info("run of %s, stages %s, output %s", cfg.target, list(stages), out)
     record: dict = {
         "target": cfg.target,
         "started": time.strftime("%Y-%m-%dT%H:%M:%S"),

@@ -153,9 +153,12 @@ def run_stage4(
     executor=None,
     force_redo: bool = False,
     do_plot: bool = True,
+    progress=None,
     **overrides,
 ) -> Stage4Result:
-    """Fit the light curves of a Stage 3 spectra file; write Stage 4 products."""
+    """Fit the light curves of a Stage 3 spectra file; write Stage 4 products.
+
+    `progress(done, total)` is called after each channel fit."""
     from exolrs.io.products import ensure_writable_dir
     from exolrs.io.spectra import read_spectra
     from exolrs.parallel import Executor
@@ -239,7 +242,11 @@ def run_stage4(
         for k in range(len(centres))
     ]
     executor = executor or Executor()
-    fits = list(executor.ordered_map(_fit_channel, tasks))
+    fits = []
+    for fit in executor.ordered_map(_fit_channel, tasks):
+        fits.append(fit)
+        if progress:
+            progress(len(fits), len(tasks))
     result.seconds["channel_fits"] = round(time.perf_counter() - t1, 2)
 
     rows = []
