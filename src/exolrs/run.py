@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
@@ -280,19 +281,22 @@ def _run_task(task: _Task) -> ChunkResult:
     t_read = time.perf_counter() - t0
     refs = load_stage1_refs(task.ref_paths, exp.header)
     hot = _hot_pixel_map(task.params.hot_pixel_map)
-    result = process_block(
-        data,
-        groupdq,
-        a,
-        slice(task.start - a, task.stop - a),
-        refs,
-        task.params,
-        task.group_time,
-        nints_total=exp.nints,
-        pixeldq=pixeldq,
-        hot_pixel_map=hot,
-        subarray=str(exp.header.get("SUBARRAY", "SLITLESSPRISM")),
-    )
+    # one BLAS thread: a matrix product's rounding depends on the thread count, and dask
+    # workers run single-threaded BLAS — this keeps every executor's products bit-identical
+    with threadpool_limits(limits=1):
+        result = process_block(
+            data,
+            groupdq,
+            a,
+            slice(task.start - a, task.stop - a),
+            refs,
+            task.params,
+            task.group_time,
+            nints_total=exp.nints,
+            pixeldq=pixeldq,
+            hot_pixel_map=hot,
+            subarray=str(exp.header.get("SUBARRAY", "SLITLESSPRISM")),
+        )
     result.seconds["read"] = t_read
     return result
 
