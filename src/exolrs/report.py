@@ -98,18 +98,9 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
         from astropy.table import Table
 
         t = Table.read(spec_path)
-        cols = [
-            c
-            for c in (
-                "wavelength",
-                "bin_half_width",
-                "depth",
-                "depth_err_low",
-                "depth_err_high",
-                "truth_depth",
-            )
-            if c in t.colnames
-        ]
+        from exolrs.stage4.pipeline import SPECTRUM_COLUMNS
+
+        cols = [c for c in SPECTRUM_COLUMNS if c in t.colnames]
         rows = [{c: float(r[c]) for c in cols} for r in t]
         ppm = {c: (lambda v: f"{1e6 * v:.0f}") for c in cols if "depth" in c}
         um = {c: "{:.3f}".format for c in ("wavelength", "bin_half_width")}

@@ -37,6 +37,16 @@ class Stage4Result:
     truth_metrics: dict | None = None
 
 
+# columns of transmission_spectrum.ecsv (truth_depth only for simulations)
+SPECTRUM_COLUMNS = (
+    "wavelength",
+    "bin_half_width",
+    "depth",
+    "depth_err_low",
+    "depth_err_high",
+    "truth_depth",
+)
+
 BOUNDS = {
     "t0": (-np.inf, np.inf),
     "a": (1.5, 100.0),
