@@ -46,8 +46,11 @@ def friendly(func):
             err_console.print(f"[bold red]error:[/bold red] {exc}", highlight=False)
             raise typer.Exit(2) from None
         except KeyboardInterrupt:
-            err_console.print("[yellow]interrupted[/yellow]: finished products are kept.")
-            raise typer.Exit(130) from None
+            err_console.print(
+                "[yellow]interrupted[/yellow]: finished products are kept; run the same command "
+                "again to resume."
+            )
+            raise typer.Exit(2) from None
 
     return wrapper
 
