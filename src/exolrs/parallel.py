@@ -100,7 +100,7 @@ class DaskExecutor(_FutureExecutor):
                 ) from None
         else:
             self._cluster = LocalCluster(
-                n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=None
+                n_workers=workers, threads_per_worker=1, host="127.0.0.1", dashboard_address=":0"
             )
             self._client = Client(self._cluster)
         self.workers = max(1, len(self._client.scheduler_info().get("workers", {})) or workers)
