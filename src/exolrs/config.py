@@ -82,6 +82,11 @@ class Stage3Config(_Section):
     wavelength_range: list[float] = Field(
         [4.5, 14.0], min_length=2, max_length=2, description="Rows kept in the spectra (µm)."
     )
+    align: Literal["off", "measure", "resample"] = Field(
+        "measure",
+        description="Spectral drift: off, measure (detrending vectors), or also resample.",
+    )
+    align_stretch: bool = Field(True, description="Fit a linear stretch with the shift.")
 
 
 class PlanetConfig(_Section):

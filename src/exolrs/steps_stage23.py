@@ -331,3 +331,39 @@ class Extract1DStep:
                 **params,
             )
             return read_spectra(result.spectra)
+
+
+class AlignSpectraStep:
+    """Spectral drift along the dispersion: measure the shift (and stretch) of every
+    spectrum, store them as detrending vectors, optionally resample onto the reference.
+
+    >>> spec = AlignSpectraStep("W_box_spectra_fullres.fits", output_dir="Stage3").run(
+    ...     resample=True)  # doctest: +SKIP
+    """
+
+    def __init__(self, spectra, output_dir=None):
+        self.spectra = spectra
+        self.output_dir = Path(output_dir) if output_dir is not None else Path(".")
+        self.figures: list[Path] = []
+
+    def run(
+        self,
+        resample: bool = False,
+        fit_stretch: bool = True,
+        save_results: bool = True,
+        do_plot: bool = False,
+    ):
+        from exolrs.io.spectra import Spectra, read_spectra, write_spectra
+        from exolrs.stage3.pipeline import align_spectra
+
+        spec = self.spectra if isinstance(self.spectra, Spectra) else read_spectra(self.spectra)
+        out, _ = align_spectra(spec, resample=resample, fit_stretch=fit_stretch)
+        stem = "spectra" if isinstance(self.spectra, Spectra) else Path(self.spectra).stem
+        if save_results:
+            self.output_dir.mkdir(parents=True, exist_ok=True)
+            write_spectra(out, self.output_dir / f"{stem}_aligned.fits")
+        if do_plot:
+            from exolrs.plots.stage3 import plot_drift
+
+            self.figures = [plot_drift(out, self.output_dir / f"{stem}_drift.png")]
+        return out

@@ -47,3 +47,47 @@ def test_resampling_aligns_shifted_spectra():
     moved, _ = resample(flux, err, d)
     inner = slice(10, -10)
     assert np.max(np.abs(moved[:, inner] - ref[inner]) / ref[inner]) < 1e-3
+
+
+def test_align_step_on_a_spectra_object(tmp_path):
+    from exolrs import stage3
+    from exolrs.io.spectra import Spectra, read_spectra
+
+    shifts = np.array([0.0, 0.3, -0.2, 0.1])
+    flux, err, _ref = spectra(shifts, np.zeros(4), noise=1e-4)
+    wave = np.linspace(5, 12, flux.shape[1])
+    spec = Spectra(wave, np.full(len(wave), 0.01), flux, err, np.arange(4.0) / 1440)
+    step = stage3.AlignSpectraStep(spec, output_dir=tmp_path)
+    out = step.run(resample=True, fit_stretch=False, do_plot=True)
+    # y shift is minus the index shift (spectra run towards shorter rows)
+    np.testing.assert_allclose(
+        out.y_shift - out.y_shift.mean(), -(shifts - shifts.mean()), atol=0.01
+    )
+    inner = slice(10, -10)
+    spread = np.std(out.flux[:, inner] / out.flux[0, inner], axis=0).max()
+    assert spread < 2e-3  # aligned onto one grid
+    assert (tmp_path / "spectra_aligned.fits").exists() and step.figures[0].exists()
+    saved = read_spectra(tmp_path / "spectra_aligned.fits")
+    np.testing.assert_allclose(saved.y_shift, out.y_shift)
+
+
+def test_stage3_align_modes(tmp_path, tiny_sim):
+    from exolrs.config import Stage1Config
+    from exolrs.io.spectra import read_spectra
+    from exolrs.run import run_stage1
+    from exolrs.stage2.pipeline import run_stage2
+    from exolrs.stage3.pipeline import run_stage3
+
+    rate = run_stage1(
+        tiny_sim["uncal"],
+        tmp_path / "s1",
+        params=Stage1Config(miri_drop_groups=2),
+        references=tiny_sim["refs"],
+    )
+    s2 = run_stage2(rate, tmp_path / "s2", target="T", references=tiny_sim["refs"], do_plot=False)
+    off = run_stage3(s2.calints, s2.deep_frame, tmp_path / "off", target="T", align="off")
+    assert read_spectra(off.spectra).y_shift is None
+    res = run_stage3(s2.calints, s2.deep_frame, tmp_path / "res", target="T", align="resample")
+    assert (tmp_path / "res" / "T_box_spectra_fullres_unaligned.fits").exists()
+    assert (tmp_path / "res" / "T_drift.png").exists()
+    assert read_spectra(res.spectra).y_shift is not None

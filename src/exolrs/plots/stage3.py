@@ -29,3 +29,22 @@ def plot_2d_lightcurve(wave: np.ndarray, flux: np.ndarray, path, baseline=None) 
     ax.set_xlabel("integration")
     ax.set_ylabel("wavelength (µm)")
     return _save(plt, fig, path)
+
+
+def plot_drift(spec, path) -> Path:
+    """Per-integration trace offsets: y shift (along the dispersion), stretch, x shift."""
+    series = [
+        (spec.y_shift, "y shift (px)"),
+        (spec.stretch, "stretch"),
+        (spec.x_shift, "x shift (px)"),
+    ]
+    series = [(v, label) for v, label in series if v is not None]
+    plt, fig, axes = _figure(
+        len(series), 1, figsize=(7, 1.8 * len(series)), sharex=True, squeeze=False
+    )
+    hours = (spec.time - spec.time[0]) * 24
+    for ax, (v, label) in zip(axes[:, 0], series, strict=True):
+        ax.plot(hours, v, ".", ms=2, color="k")
+        ax.set_ylabel(label)
+    axes[-1, 0].set_xlabel("hours since the first integration")
+    return _save(plt, fig, path)

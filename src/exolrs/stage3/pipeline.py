@@ -42,7 +42,7 @@ def run_stage3(
         write_centroids,
         write_spectra,
     )
-    from exolrs.stage3 import align, extract_box, extract_optimal, trace
+    from exolrs.stage3 import extract_box, extract_optimal, trace
 
     params = Stage3Config.model_validate({**(params or Stage3Config()).model_dump(), **overrides})
     out = ensure_writable_dir(output_dir)
@@ -86,26 +86,34 @@ def run_stage3(
         if cube.int_times is not None
         else np.arange(cube.sci.shape[0], dtype=float)
     )
-    # spectral drift along the rows: spectra run in increasing wavelength = decreasing row
-    t0 = time.perf_counter()
-    drift = align.measure_drift(flux[:, order], err[:, order])
-    seconds["drift"] = round(time.perf_counter() - t0, 3)
-    spec = Spectra(
-        wave,
-        half,
-        flux[:, order],
-        err[:, order],
-        np.asarray(times),
-        x_shift,
-        -drift.shift,
-        drift.stretch,
-        meta={
-            "TARGET": target,
-            "CONTENTS": "Full resolution stellar spectra",
-            "METHOD": params.extract_method,
-            "WIDTH": params.extract_width,
-        },
-    )
+    meta = {
+        "TARGET": target,
+        "CONTENTS": "Full resolution stellar spectra",
+        "METHOD": params.extract_method,
+        "WIDTH": params.extract_width,
+        "ALIGN": params.align,
+    }
+    spec = Spectra(wave, half, flux[:, order], err[:, order], np.asarray(times), x_shift, meta=meta)
+    drift = None
+    if params.align != "off":
+        t0 = time.perf_counter()
+        spec, drift = align_spectra(
+            spec, resample=params.align == "resample", fit_stretch=params.align_stretch
+        )
+        seconds["align"] = round(time.perf_counter() - t0, 3)
+        if params.align == "resample":  # the raw spectra stay available
+            raw = Spectra(
+                wave,
+                half,
+                flux[:, order],
+                err[:, order],
+                spec.time,
+                x_shift,
+                spec.y_shift,
+                spec.stretch,
+                meta={**meta, "ALIGN": "raw"},
+            )
+            write_spectra(raw, spectra_path.with_name(spectra_path.stem + "_unaligned.fits"))
     write_spectra(spec, spectra_path)
     figures = []
     if do_plot:
@@ -116,4 +124,24 @@ def run_stage3(
                 wave, spec.flux, out / f"{target}_{params.extract_method}_2d_lightcurve.png"
             )
         )
+        if drift is not None:
+            from exolrs.plots.stage3 import plot_drift
+
+            figures.append(plot_drift(spec, out / f"{target}_drift.png"))
     return Stage3Result(spectra_path, centroid_path, figures, seconds)
+
+
+def align_spectra(spec, resample: bool = False, fit_stretch: bool = True):
+    """Measure the spectral drift of `spec` (rows run in increasing wavelength, i.e.
+    decreasing detector row) and store it as `y_shift` (+ = towards higher rows) and
+    `stretch`; with `resample`, also move every spectrum onto the reference grid."""
+    from dataclasses import replace
+
+    from exolrs.stage3 import align
+
+    drift = align.measure_drift(spec.flux, spec.flux_err, fit_stretch=fit_stretch)
+    out = replace(spec, y_shift=-drift.shift, stretch=drift.stretch)
+    if resample:
+        flux, err = align.resample(spec.flux, spec.flux_err, drift)
+        out = replace(out, flux=flux, flux_err=err)
+    return out, drift
