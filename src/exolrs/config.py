@@ -112,7 +112,9 @@ class Stage4Config(_Section):
     drop_first: int = Field(5, ge=0, description="Integrations left out at the start.")
     n_ramps: int = Field(1, ge=0, le=2, description="Exponential ramps in the systematics.")
     poly_order: int = Field(1, ge=0, le=2, description="Polynomial order in time.")
-    detrend: list[str] = Field([], description="Detrending vectors by name, e.g. [x_shift].")
+    detrend: list[str] = Field(
+        [], description="Detrending vectors: x_shift, y_shift, stretch, pca_1, pca_2 …"
+    )
     limb_darkening: Literal["fit", "fixed", "table"] = Field(
         "fit", description="Fit (Kipping priors), fixed u1/u2, or a per-wavelength table."
     )

@@ -173,8 +173,10 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
                 out / "Stage4",
                 params=cfg.stage4,
                 truth=cfg.truth,
+                detrend_table=out / "Stage2" / f"{cfg.target}_pca_timeseries.ecsv",
                 executor=executor,
                 force_redo=force_redo,
+                progress=(lambda d, n: progress("Stage 4 channels", d, n)) if progress else None,
             )
         record["stages"]["4"] = {
             "products": [

@@ -71,3 +71,7 @@ def test_pca_removal_figures_before_and_after(tiny_sim, stage1_products, tmp_pat
     )
     names = sorted(f.name for f in s2.figures)
     assert names == ["T_pca_components.png", "T_pca_components_after.png"]
+    from astropy.table import Table
+
+    pcs = Table.read(tmp_path / "T_pca_timeseries.ecsv")
+    assert pcs.colnames[:2] == ["pca_1", "pca_2"] and len(pcs) == 24

@@ -128,3 +128,48 @@ def test_secondary_eclipse_depth_recovered(tmp_path):
     sigma = 0.5 * (spec["depth_err_low"] + spec["depth_err_high"])
     assert np.all(np.abs(spec["depth"] - expected[: len(spec)]) < 4 * sigma)
     assert np.all(spec["depth"] > 5e-4)
+
+
+def test_detrending_vectors_from_the_spectra_and_a_table(tmp_path):
+    """A systematic that follows an external vector (e.g. a PCA time series) is removed."""
+    from astropy.table import Table
+
+    from exolrs.errors import ExolrsError
+    from exolrs.io.spectra import Spectra, write_spectra
+    from exolrs.stage4.pipeline import run_stage4
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.0, 0.2, 400)
+    vec = rng.standard_normal(400)
+    wave = np.linspace(5, 12, 20)
+    names = ["t0", "a", "b", "rp", "q1", "q2"]
+    truth = [0.1, 40.0, 0.3, 0.145, 0.04, 0.4]
+    m = LightCurveModel(t, np.ones(400), np.ones(400), 1.0, names, {}, BOUNDS)
+    lc = m.model(np.array(truth)) * (1 + 1e-3 * vec)
+    flux = 100 * lc[:, None] * np.ones((1, 20)) + rng.normal(0, 0.02, (400, 20))
+    path = write_spectra(
+        Spectra(wave, np.full(20, 0.18), flux, np.full_like(flux, 0.02), t), tmp_path / "s.fits"
+    )
+    Table({"pca_1": vec}).write(tmp_path / "pca.ecsv")
+    common = dict(
+        planet={"period": 1.0, "a": 40.0, "b": 0.3},
+        binning="width",
+        bin_width=3.5,
+        drop_first=0,
+        n_ramps=0,
+        n_steps_white=600,
+        n_steps_spec=300,
+        do_plot=False,
+    )
+    r = run_stage4(
+        path, tmp_path / "S4", detrend=["pca_1"], detrend_table=tmp_path / "pca.ecsv", **common
+    )
+    import json
+
+    w = json.loads(r.white_fit.read_text())
+    assert w["residual_rms_ppm"] < 1.2 * w["expected_noise_ppm"]
+    assert w["best"]["d_pca_1"] > 0
+    with pytest.raises(ExolrsError, match="detrending vector 'pca_9'"):
+        run_stage4(
+            path, tmp_path / "S5", detrend=["pca_9"], detrend_table=tmp_path / "pca.ecsv", **common
+        )

@@ -141,6 +141,7 @@ def run_stage2(
     figures: list[Path] = []
     if "pca" not in skip:
         result = pca.pca_cube(sci, params.pca_components)
+        _write_pca_timeseries(result, out / f"{target}_pca_timeseries.ecsv")
         if params.remove_components:
             sci = pca.remove_components(sci, result, params.remove_components)
         lap("pca")
@@ -195,3 +196,15 @@ def _primary(path):
 
 def _times(times, start, n):
     return None if times is None else times[start : start + n]
+
+
+def _write_pca_timeseries(result, path: Path) -> Path:
+    """Eigen time series as columns pca_1 … pca_k: detrending vectors for Stage 4."""
+    from astropy.table import Table
+
+    table = Table({f"pca_{k + 1}": ts for k, ts in enumerate(result.timeseries)})
+    table.meta["variance_fraction"] = [float(v) for v in result.variance_fraction]
+    tmp = path.with_name(f".{path.name}.part")
+    table.write(tmp, format="ascii.ecsv", overwrite=True)
+    tmp.replace(path)
+    return path

@@ -160,6 +160,7 @@ def run_stage4(
     *,
     params: Stage4Config | None = None,
     truth=None,
+    detrend_table=None,
     executor=None,
     force_redo: bool = False,
     do_plot: bool = True,
@@ -168,7 +169,8 @@ def run_stage4(
 ) -> Stage4Result:
     """Fit the light curves of a Stage 3 spectra file; write Stage 4 products.
 
-    `progress(done, total)` is called after each channel fit."""
+    `progress(done, total)` is called after each channel fit; `detrend_table` (ECSV, e.g.
+    Stage 2's `<target>_pca_timeseries.ecsv`) supplies detrending vectors by column name."""
     from exolrs.io.products import ensure_writable_dir
     from exolrs.io.spectra import read_spectra
     from exolrs.parallel import Executor
@@ -192,11 +194,17 @@ def run_stage4(
     spec = read_spectra(spectra_path)
     keep = slice(p.drop_first, None)
     t = np.asarray(spec.time, float)[keep]
+    extra = Table.read(detrend_table) if detrend_table and Path(detrend_table).exists() else None
     detrend = {}
     for name in p.detrend:
         value = getattr(spec, name, None)
+        if value is None and extra is not None and name in extra.colnames:
+            value = extra[name]
         if value is None:
-            raise ExolrsError(f"detrending vector {name!r} is not in {spectra_path}")
+            raise ExolrsError(
+                f"detrending vector {name!r} is neither in {spectra_path} (x_shift, y_shift, "
+                f"stretch) nor in {detrend_table or 'a detrending table'} (e.g. pca_1 …)"
+            )
         detrend[name] = np.asarray(value, float)[keep]
 
     # white light curve
