@@ -42,7 +42,6 @@ class Stage1Refs:
     gain: np.ndarray
     readnoise: np.ndarray
     emi_frequencies: dict[str, float] = field(default_factory=dict)
-    sources: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass
