@@ -18,13 +18,11 @@ works throughout) and reuses finished outputs unless `force_redo=True`.
 from __future__ import annotations
 
 import os
-import warnings
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 
-from exolrs.dq import DO_NOT_USE
 from exolrs.io.products import Integrations
 
 
@@ -188,10 +186,6 @@ class FlatFieldStep(CubeStep):
         return replace(cube, sci=sci, err=err, dq=dq)
 
 
-def _static_bad(cube: CubeProduct) -> np.ndarray:
-    return ((cube.dq & DO_NOT_USE) != 0).mean(axis=0) > 0.5
-
-
 class BackgroundStep(CubeStep):
     """Row-wise background from off-trace columns ('median' or 'slope')."""
 
@@ -206,19 +200,18 @@ class BackgroundStep(CubeStep):
         baseline_ints=None,
     ):
         from exolrs.stage2 import background
-        from exolrs.stage2.baseline import baseline_indices
+        from exolrs.stage2.badpix import static_bad_pixels
+        from exolrs.stage2.baseline import baseline_indices, deep_frame
 
         base = baseline_indices(baseline_ints, cube.sci.shape[0])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            x0 = background.trace_center_estimate(np.nanmedian(cube.sci[base], axis=0))
+        x0 = background.trace_center_estimate(deep_frame(cube.sci, base))
         sci, _ = background.subtract_background(
             cube.sci,
             x0,
             miri_method,
             miri_trace_width,
             miri_background_width,
-            bad=_static_bad(cube),
+            bad=static_bad_pixels(cube.dq),
         )
         return replace(cube, sci=sci, trace_x=x0)
 
@@ -238,17 +231,13 @@ class BadPixStep(CubeStep):
         replace_first_integration=True,
     ):
         from exolrs.stage2 import badpix, first_int
-        from exolrs.stage2.baseline import baseline_indices
+        from exolrs.stage2.baseline import baseline_indices, deep_frame
 
         base = baseline_indices(baseline_ints, cube.sci.shape[0])
-        static = _static_bad(cube)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            deep = np.nanmedian(cube.sci[base], axis=0)
-        hot = badpix.find_bad_pixels(deep, static.astype(np.uint32) * DO_NOT_USE, space_thresh)
-        sci = badpix.replace_bad_pixels(cube.sci, hot)
-        err = badpix.replace_bad_pixels(cube.err, hot)
-        sci, _ = badpix.clip_time_outliers(sci, time_thresh)
+        static = badpix.static_bad_pixels(cube.dq)
+        sci, err, hot, _ = badpix.correct_bad_pixels(
+            cube.sci, cube.err, deep_frame(cube.sci, base), static, space_thresh, time_thresh
+        )
         if replace_first_integration:
             sci = first_int.replace_first_integration(sci)
             err = first_int.replace_first_integration(err)
@@ -268,16 +257,13 @@ class PCAReconstructStep(CubeStep):
 
     def apply(self, cube, pca_components=10, remove_components=None, baseline_ints=None):
         from exolrs.stage2 import pca
-        from exolrs.stage2.baseline import baseline_indices
+        from exolrs.stage2.baseline import baseline_indices, deep_frame
 
         self.pca = pca.pca_cube(cube.sci, pca_components)
         self.removed = list(remove_components or [])
         sci = pca.remove_components(cube.sci, self.pca, remove_components)
         base = baseline_indices(baseline_ints, cube.sci.shape[0])
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            deep = np.nanmedian(sci[base], axis=0)
-        return replace(cube, sci=sci, deep=deep)
+        return replace(cube, sci=sci, deep=deep_frame(sci, base))
 
     def plot(self, result):
         from exolrs.plots.stage2 import plot_pca
@@ -313,9 +299,9 @@ class Extract1DStep:
             tmp = Path(tmp)
             deep = cube.deep
             if deep is None:
-                with warnings.catch_warnings():
-                    warnings.simplefilter("ignore", RuntimeWarning)
-                    deep = np.nanmedian(cube.sci, axis=0)
+                from exolrs.stage2.baseline import deep_frame
+
+                deep = deep_frame(cube.sci, np.arange(len(cube.sci)))
             if cube.wavelengths is None:
                 raise ValueError("run AssignWCSStep first: the rows need wavelengths")
             deep_path = write_deep_frame(deep, cube.wavelengths, tmp / "deep.fits")

@@ -136,3 +136,14 @@ def test_pca_component_built_from_drift_removes_its_imprint():
     np.testing.assert_allclose(cleaned.mean(0), cube.mean(0), atol=0.05)  # mean image kept
     with pytest.raises(ValueError):
         pca.remove_components(cube, result, [9])
+
+
+def test_static_bad_pixels_and_deep_frame():
+    dq = np.zeros((4, 2, 2), np.uint32)
+    dq[:3, 0, 0] = DO_NOT_USE  # in most integrations: static
+    dq[:1, 1, 1] = DO_NOT_USE  # once: not static
+    assert badpix.static_bad_pixels(dq).tolist() == [[True, False], [False, False]]
+    cube = np.arange(16, dtype=np.float32).reshape(4, 2, 2)
+    cube[:, 1, 0] = np.nan
+    deep = baseline.deep_frame(cube, np.array([0, 1, 2]))
+    assert deep[0, 0] == 4.0 and np.isnan(deep[1, 0])

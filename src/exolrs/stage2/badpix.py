@@ -34,6 +34,23 @@ def _row_neighbours(frame: np.ndarray) -> np.ndarray:
     return out
 
 
+def static_bad_pixels(dq: np.ndarray) -> np.ndarray:
+    """Pixels DO_NOT_USE in most integrations of a (nints, ny, nx) DQ cube."""
+    return ((dq & DO_NOT_USE) != 0).mean(axis=0) > 0.5
+
+
+def correct_bad_pixels(sci, err, deep, static, space_thresh=10.0, time_thresh=10.0, inplace=False):
+    """The whole BadPix step: find bad pixels on `deep` (plus the `static` ones), replace
+    them in `sci` and `err`, then replace temporal outliers of `sci`.
+
+    Returns (sci, err, bad-pixel map, number of temporal outliers)."""
+    hot = find_bad_pixels(deep, static.astype(np.uint32) * DO_NOT_USE, space_thresh)
+    sci = replace_bad_pixels(sci, hot, inplace=inplace)
+    err = replace_bad_pixels(err, hot, inplace=inplace)
+    sci, n_time = clip_time_outliers(sci, time_thresh, inplace=inplace)
+    return sci, err, hot, n_time
+
+
 def find_bad_pixels(
     deep: np.ndarray, dq: np.ndarray | None = None, space_thresh: float = 10.0, window: int = 21
 ) -> np.ndarray:

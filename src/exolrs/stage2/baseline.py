@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 
@@ -26,3 +28,10 @@ def baseline_indices(baseline_ints, nints: int) -> np.ndarray:
     if idx.size == 0:
         raise ValueError(f"baseline_ints {baseline_ints} selects no integration of {nints}")
     return idx
+
+
+def deep_frame(sci: np.ndarray, base: np.ndarray) -> np.ndarray:
+    """Median image (ny, nx) of the integrations `base`; pixels NaN throughout stay NaN."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmedian(sci[base], axis=0)

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import logging
 import time
-import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
 from exolrs.config import Stage2Config
-from exolrs.dq import DO_NOT_USE
 from exolrs.errors import ExolrsError
 
 log = logging.getLogger(__name__)
@@ -29,11 +27,6 @@ class Stage2Result:
     n_bad_pixels: int = 0
     n_time_outliers: int = 0
     trace_x: float = float("nan")
-
-
-def _static_bad(dq: np.ndarray) -> np.ndarray:
-    """Pixels DO_NOT_USE in most integrations (static bad pixels)."""
-    return ((dq & DO_NOT_USE) != 0).mean(axis=0) > 0.5
 
 
 def run_stage2(
@@ -106,11 +99,9 @@ def run_stage2(
         flat, flat_dq, flat_err = R.load_flat(refset.paths["flat"], header)
         sci, err, dq = flat_field.apply_flat(sci, err, dq, flat, flat_dq, flat_err, inplace=True)
         lap("flat_field")
-    static_bad = _static_bad(dq)
+    static_bad = badpix.static_bad_pixels(dq)
     base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        x0 = background.trace_center_estimate(np.nanmedian(sci[base], axis=0))
+    x0 = background.trace_center_estimate(baseline.deep_frame(sci, base))
     if "background" not in skip:
         sci, _ = background.subtract_background(
             sci,
@@ -124,15 +115,15 @@ def run_stage2(
     hot = static_bad.copy()
     n_time = 0
     if "badpix" not in skip:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", RuntimeWarning)
-            deep = np.nanmedian(sci[base], axis=0)
-        hot = badpix.find_bad_pixels(
-            deep, static_bad.astype(np.uint32) * DO_NOT_USE, params.space_thresh
+        sci, err, hot, n_time = badpix.correct_bad_pixels(
+            sci,
+            err,
+            baseline.deep_frame(sci, base),
+            static_bad,
+            params.space_thresh,
+            params.time_thresh,
+            inplace=True,
         )
-        sci = badpix.replace_bad_pixels(sci, hot, inplace=True)
-        err = badpix.replace_bad_pixels(err, hot, inplace=True)
-        sci, n_time = badpix.clip_time_outliers(sci, params.time_thresh, inplace=True)
         lap("badpix")
     if "first_int" not in skip and params.replace_first_integration:
         sci = first_int.replace_first_integration(sci)
@@ -152,10 +143,7 @@ def run_stage2(
             if params.remove_components:  # the same decomposition after the removal
                 after = pca.pca_cube(sci, params.pca_components)
                 figures.append(plot_pca(after, out / f"{target}_pca_components_after.png"))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        deep = np.nanmedian(sci[base], axis=0)
-    write_deep_frame(deep, wavelengths, deep_path)
+    write_deep_frame(baseline.deep_frame(sci, base), wavelengths, deep_path)
     write_hot_pixel_map(hot & ~static_bad, hot_path)
     start = 0
     for path, target_path, n in zip(paths, targets, lens, strict=True):
