@@ -131,6 +131,7 @@ class Step:
 
     suffix = ""
     name = ""
+    history_name = ""  # recorded in each product's history
 
     def __init__(self, input_data, output_dir: str | os.PathLike | None = None, **kwargs):
         self.input_data = input_data
@@ -173,7 +174,21 @@ class Step:
     def save(self, product):
         return product.save(self.output_path(product))
 
-    def apply(self, products: list[RampProduct], **params):  # pragma: no cover - abstract
+    def apply(self, products: list[RampProduct], **params):
+        """Apply `apply_one` to every segment with the exposure's Stage 1 references (resolved
+        once: the segments of one exposure share them)."""
+        kw = _refs_kw(params)
+        refs = _stage1_refs(products[0], **kw) if self.needs_refs(params) else None
+        return [
+            replace(p, **self.apply_one(p, refs, **params), history=[*p.history, self.history_name])
+            for p in products
+        ]
+
+    def needs_refs(self, params: dict) -> bool:
+        return True
+
+    def apply_one(self, p: RampProduct, refs, **params) -> dict:  # pragma: no cover - abstract
+        """The changed fields of one segment's product."""
         raise NotImplementedError
 
 
@@ -214,24 +229,20 @@ def _plot_dq(step: Step, results) -> list[Path]:
 class DQInitStep(Step):
     """Static mask, optional hot-pixel map, first/last group DO_NOT_USE."""
 
-    suffix, name = "dqinitstep", "DQInit"
+    suffix, name, history_name = "dqinitstep", "DQInit", "dq_init"
 
     def apply(self, products, hot_pixel_map=None, **params):
         from exolrs.io.products import read_hot_pixel_map
+
+        if isinstance(hot_pixel_map, str | Path):
+            hot_pixel_map = read_hot_pixel_map(hot_pixel_map)
+        return super().apply(products, hot_pixel_map=hot_pixel_map, **params)
+
+    def apply_one(self, p, refs, hot_pixel_map=None):
         from exolrs.stage1.dq_init import init_dq
 
-        kw = _refs_kw(params)
-        hot = (
-            read_hot_pixel_map(hot_pixel_map)
-            if isinstance(hot_pixel_map, str | Path)
-            else (hot_pixel_map)
-        )
-        out = []
-        for p in products:
-            refs = _stage1_refs(p, **kw)
-            pdq, gdq = init_dq(p.groupdq, refs.mask, pixeldq=p.pixeldq, hot_pixel_map=hot)
-            out.append(replace(p, pixeldq=pdq, groupdq=gdq, history=[*p.history, "dq_init"]))
-        return out
+        pdq, gdq = init_dq(p.groupdq, refs.mask, pixeldq=p.pixeldq, hot_pixel_map=hot_pixel_map)
+        return {"pixeldq": pdq, "groupdq": gdq}
 
     def plot(self, inputs, results):
         return _plot_dq(self, results)
@@ -240,25 +251,20 @@ class DQInitStep(Step):
 class SaturationStep(Step):
     """Flag saturated groups (reference, or `saturation_threshold` in DN)."""
 
-    suffix, name = "saturationstep", "Saturation"
+    suffix, name, history_name = "saturationstep", "Saturation", "saturation"
 
-    def apply(self, products, saturation_threshold=None, **params):
+    def apply_one(self, p, refs, saturation_threshold=None):
         from exolrs.stage1.saturation import flag_saturation
 
-        kw = _refs_kw(params)
-        out = []
-        for p in products:
-            refs = _stage1_refs(p, **kw)
-            gdq, pdq = flag_saturation(
-                p.data,
-                p.groupdq,
-                p.pixeldq,
-                refs.saturation,
-                refs.saturation_dq,
-                saturation_threshold=saturation_threshold,
-            )
-            out.append(replace(p, groupdq=gdq, pixeldq=pdq, history=[*p.history, "saturation"]))
-        return out
+        gdq, pdq = flag_saturation(
+            p.data,
+            p.groupdq,
+            p.pixeldq,
+            refs.saturation,
+            refs.saturation_dq,
+            saturation_threshold=saturation_threshold,
+        )
+        return {"groupdq": gdq, "pixeldq": pdq}
 
     def plot(self, inputs, results):
         return _plot_dq(self, results)
@@ -267,69 +273,57 @@ class SaturationStep(Step):
 class EmiCorrStep(Step):
     """Fit and remove the 390 Hz EMI and harmonics per integration."""
 
-    suffix, name = "emicorrstep", "EmiCorr"
+    suffix, name, history_name = "emicorrstep", "EmiCorr", "emicorr"
 
-    def apply(self, products, frequencies=None, n_harmonics=3, skip_groups=0, **params):
+    def needs_refs(self, params):
+        return not params.get("frequencies")  # the EMICORR reference supplies them
+
+    def apply_one(self, p, refs, frequencies=None, n_harmonics=3, skip_groups=0):
         from exolrs.stage1.emicorr import correct_emi
 
-        kw = _refs_kw(params)
-        out = []
-        for p in products:
-            freqs = frequencies or tuple(_stage1_refs(p, **kw).emi_frequencies.values())
-            data, _ = correct_emi(
-                p.data,
-                p.groupdq,
-                freqs or (390.625,),
-                n_harmonics,
-                subarray=str(p.header.get("SUBARRAY", "SLITLESSPRISM")),
-                skip_groups=skip_groups,
-            )
-            out.append(replace(p, data=data, history=[*p.history, "emicorr"]))
-        return out
+        freqs = frequencies or tuple(refs.emi_frequencies.values())
+        data, _ = correct_emi(
+            p.data,
+            p.groupdq,
+            freqs or (390.625,),
+            n_harmonics,
+            subarray=str(p.header.get("SUBARRAY", "SLITLESSPRISM")),
+            skip_groups=skip_groups,
+        )
+        return {"data": data}
 
 
 class ResetStep(Step):
     """Subtract the MIRI RESET reference (zero in CRDS today)."""
 
-    suffix, name = "resetstep", "Reset"
+    suffix, name, history_name = "resetstep", "Reset", "reset"
 
-    def apply(self, products, **params):
+    def apply_one(self, p, refs):
         from exolrs.stage1.reset import subtract_reset
 
-        kw = _refs_kw(params)
-        out = []
-        for p in products:
-            refs = _stage1_refs(p, **kw)
-            data = p.data if refs.reset is None else subtract_reset(p.data, refs.reset, p.int_start)
-            out.append(replace(p, data=data, history=[*p.history, "reset"]))
-        return out
+        if refs.reset is None:
+            return {}
+        return {"data": subtract_reset(p.data, refs.reset, p.int_start)}
 
 
 class LinearityStep(Step):
     """Linearity correction, MIRI dark subtraction, and the first `miri_drop_groups` dropped."""
 
-    suffix, name = "linearitystep", "Linearity"
+    suffix, name, history_name = "linearitystep", "Linearity", "linearity"
 
-    def apply(self, products, miri_drop_groups=12, **params):
+    def apply_one(self, p, refs, miri_drop_groups=12):
         from exolrs.stage1.dark import subtract_dark
         from exolrs.stage1.linearity import correct_linearity, drop_groups
 
-        kw = _refs_kw(params)
-        out = []
-        for p in products:
-            refs = _stage1_refs(p, **kw)
-            data, gdq, pdq = correct_linearity(
-                p.data, p.groupdq, p.pixeldq, refs.linearity, refs.linearity_dq
-            )
-            data = subtract_dark(data, refs.dark, p.int_start)
-            try:
-                gdq = drop_groups(gdq, miri_drop_groups)
-            except ValueError as exc:
-                raise ExolrsError(str(exc)) from None
-            out.append(
-                replace(p, data=data, groupdq=gdq, pixeldq=pdq, history=[*p.history, "linearity"])
-            )
-        return out
+        data, gdq, pdq = correct_linearity(
+            p.data, p.groupdq, p.pixeldq, refs.linearity, refs.linearity_dq
+        )
+        data = subtract_dark(data, refs.dark, p.int_start)
+        try:
+            gdq = drop_groups(gdq, miri_drop_groups)
+        except ValueError as exc:
+            raise ExolrsError(str(exc)) from None
+        return {"data": data, "groupdq": gdq, "pixeldq": pdq}
 
     def plot(self, inputs, results):
         from exolrs.plots.stage1 import plot_group_differences

@@ -82,3 +82,14 @@ def test_diagnostic_figures(tiny_sim, tmp_path):
     assert len(figures) == 5
     for f in figures:
         assert f.suffix == ".png" and f.stat().st_size > 5000
+
+
+def test_emicorr_with_given_frequencies_needs_no_reference(tiny_sim, tmp_path, monkeypatch):
+    monkeypatch.setenv("CRDS_SERVER_URL", "http://127.0.0.1:9")
+    monkeypatch.delenv("CRDS_PATH", raising=False)
+    out = stage1.EmiCorrStep(tiny_sim["uncal"], output_dir=tmp_path).run(
+        save_results=False, frequencies=[390.625]
+    )
+    assert [p.history for p in out] == [["emicorr"]] * 3
+    with pytest.raises(ExolrsError, match="no reference file"):
+        stage1.EmiCorrStep(tiny_sim["uncal"], output_dir=tmp_path).run(save_results=False)
