@@ -10,6 +10,7 @@ serially, in local processes, or on a dask cluster (`exolrs.parallel`).
 
 from __future__ import annotations
 
+import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
@@ -213,7 +214,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
     """
     from exolrs import refs as R
 
-    key = tuple(sorted((k, str(v)) for k, v in paths.items()))
+    key = tuple(sorted((k, str(v), Path(v).stat().st_mtime_ns) for k, v in paths.items()))
     if key in _REF_CACHE:
         return _REF_CACHE[key]
     sat, sat_dq = R.load_saturation(paths["saturation"], header)
@@ -270,13 +271,13 @@ class _Task:
 
 
 def _run_task(task: _Task) -> ChunkResult:
-    from exolrs.io.chunks import read_integrations, read_pixeldq
+    from exolrs.io.chunks import read_integrations
 
     t0 = time.perf_counter()
     exp = task.exposure
     a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
     data, groupdq = read_integrations(exp, a, b)
-    pixeldq = read_pixeldq(exp)
+    pixeldq = _pixeldq(exp)
     t_read = time.perf_counter() - t0
     refs = load_stage1_refs(task.ref_paths, exp.header)
     hot = _hot_pixel_map(task.params.hot_pixel_map)
@@ -300,9 +301,31 @@ def _run_task(task: _Task) -> ChunkResult:
     return result
 
 
+def _pixeldq(exposure: Exposure) -> np.ndarray:
+    """The exposure's PIXELDQ, read once per process (every chunk of a run needs it)."""
+    from exolrs.io.chunks import read_pixeldq
+
+    path = exposure.segments[0].path
+    key = (str(path), path.stat().st_mtime_ns)  # a rewritten file is read again
+    if key not in _PIXELDQ_CACHE:
+        _PIXELDQ_CACHE.clear()
+        _PIXELDQ_CACHE[key] = read_pixeldq(exposure)
+    return _PIXELDQ_CACHE[key]
+
+
+_PIXELDQ_CACHE: dict = {}
+
+
 def _hot_pixel_map(path: Path | None) -> np.ndarray | None:
+    """The optional extra hot-pixel map, read once per process (per file version)."""
     if path is None:
         return None
+    mtime = Path(path).stat().st_mtime_ns if Path(path).exists() else None
+    return _read_hot_pixel_map(str(path), mtime)
+
+
+@functools.lru_cache(maxsize=2)
+def _read_hot_pixel_map(path: str, mtime: int | None) -> np.ndarray:
     from exolrs.io.products import read_hot_pixel_map
 
     return read_hot_pixel_map(path)
