@@ -80,11 +80,6 @@ def test_trace_centroids_and_drift(reduced, small_sim):
     assert np.max(np.abs(cen - expected)[bright]) < 0.05
     spec = read_spectra(s3["box"].spectra)
     assert np.std(spec.x_shift - (model.dx - np.median(model.dx))) < 0.01
-    # along the dispersion the smooth simulated spectrum allows ~0.03 px per integration
-    dy = model.dy - np.median(model.dy)
-    assert np.std(spec.y_shift - np.median(spec.y_shift) - dy) < 0.05
-    assert np.corrcoef(spec.y_shift[5:], dy[5:])[0, 1] > 0.15
-    assert np.all(np.abs(spec.stretch) < 0.01)
 
 
 def test_extracted_spectrum_matches_the_injected_one(reduced):
@@ -122,3 +117,22 @@ def test_optimal_extraction_is_at_least_as_quiet_as_box(reduced, small_sim):
         return np.std(np.diff(white[5:])) / np.sqrt(2)
 
     assert scatter(s3["optimal"].spectra) <= 1.01 * scatter(s3["box"].spectra)
+
+
+def test_measured_y_drift_matches_the_injected_one(reduced, small_sim):
+    """Per integration the y shift is photon-limited: its error against the truth matches the
+    reported uncertainty; the slow drift (means over 25 integrations) is good to < 0.01 px."""
+    _, s3, _ = reduced
+    spec = read_spectra(s3["box"].spectra)
+    truth = Table.read(small_sim["outdir"] / "truth_pointing.ecsv")
+    dy = np.asarray(truth["dy"])
+    # the shift is relative to the median spectrum: compare after removing the mean
+    err = (spec.y_shift - spec.y_shift.mean()) - (dy - dy.mean())
+    from exolrs.stage3.align import measure_drift
+
+    sigma = measure_drift(spec.flux, spec.flux_err).shift_err
+    assert np.corrcoef(spec.y_shift[5:], dy[5:])[0, 1] > 0.5
+    assert 0.8 < np.std(err / sigma) < 1.25
+    blocks = err[: len(err) // 25 * 25].reshape(-1, 25).mean(axis=1)
+    assert np.std(blocks) < 0.01
+    assert np.ptp(dy) > 0.04  # the injected drift is there to be measured

@@ -92,7 +92,7 @@ def _simulate(outdir: Path, preset: str, seed: int, workers: int) -> dict:
 def simulate(
     outdir: Annotated[Path, typer.Argument(help="Directory to write the observation into.")],
     preset: Annotated[
-        str, typer.Option("--preset", "-p", help="tiny | small | program2783")
+        str, typer.Option("--preset", "-p", help="tiny | small | medium | program2783")
     ] = "small",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
     workers: Annotated[int, typer.Option(help="Processes generating integrations.")] = 2,

@@ -86,7 +86,10 @@ class Stage3Config(_Section):
         "measure",
         description="Spectral drift: off, measure (detrending vectors), or also resample.",
     )
-    align_stretch: bool = Field(True, description="Fit a linear stretch with the shift.")
+    align_stretch: bool = Field(
+        False,
+        description="Also fit a linear stretch (doubles the shift noise when there is none).",
+    )
 
 
 class PlanetConfig(_Section):

@@ -43,6 +43,7 @@ class Stage1Refs:
     gain: np.ndarray
     readnoise: np.ndarray
     emi_frequencies: dict[str, float] = field(default_factory=dict)
+    avg_dark: np.ndarray | None = None  # dark current (DN/s) for the Poisson variance
 
 
 @dataclass
@@ -158,7 +159,15 @@ def process_block(
                 core=core,
             )
         lap("jump")
-    fit = ramp_fit.fit_ramps(data[core], gdq[core], pdq, refs.readnoise, refs.gain, group_time)
+    fit = ramp_fit.fit_ramps(
+        data[core],
+        gdq[core],
+        pdq,
+        refs.readnoise,
+        refs.gain,
+        group_time,
+        avg_dark=None if "dark" in skip else refs.avg_dark,
+    )
     lap("ramp_fit")
     a = int_start + (core.start or 0)
     return ChunkResult(
@@ -213,6 +222,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
     Cached per process, so worker processes load each file once per run.
     """
     from exolrs import refs as R
+    from exolrs.stage1.dark import average_dark_current
 
     key = tuple(sorted((k, str(v), Path(v).stat().st_mtime_ns) for k, v in paths.items()))
     if key in _REF_CACHE:
@@ -228,6 +238,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
         linearity=lin,
         linearity_dq=lin_dq,
         dark=dark,
+        avg_dark=average_dark_current(dark, float(header.get("TGROUP", header.get("TFRAME")))),
         reset=reset,
         gain=R.load_gain(paths["gain"], header),
         readnoise=R.load_readnoise(paths["readnoise"], header),

@@ -496,6 +496,8 @@ def _fit_parallel(p: RampProduct, refs, tgroup: float, maximum_cores: int):
             refs.readnoise,
             refs.gain,
             tgroup,
+            None,
+            refs.avg_dark if "linearity" in p.history else None,  # the dark went with it
         )
         for i in parts
         if len(i)

@@ -335,7 +335,7 @@ class AlignSpectraStep:
     def run(
         self,
         resample: bool = False,
-        fit_stretch: bool = True,
+        fit_stretch: bool = False,
         save_results: bool = True,
         do_plot: bool = False,
     ):

@@ -83,3 +83,18 @@ def test_reset_is_benign_when_zero_and_applied_when_not():
     assert subtract_reset(data, np.zeros((2, 3, 2, 2), np.float32)) is data
     out = subtract_reset(data, np.full((2, 3, 2, 2), 0.5, np.float32), int_start=1)
     assert np.allclose(out, 0.5)
+
+
+def test_average_dark_current_is_the_later_integrations_slope():
+    from exolrs.stage1.dark import average_dark_current
+
+    ng, tg = 50, 0.15904
+    rate = np.array([[0.3, 2.0], [0.0, 7.5]], np.float32)
+    g = np.arange(ng, dtype=np.float32)[:, None, None]
+    anomaly = 120.0 * np.exp(-g / 3.0)  # the reset anomaly, decayed by mid-ramp
+    later = rate * tg * g + anomaly
+    first = 2 * later
+    dark = np.stack([first, later]).astype(np.float32)
+    np.testing.assert_allclose(average_dark_current(dark, tg), rate, atol=0.01)
+    falling = np.stack([-rate * tg * g] * 2).astype(np.float32)
+    assert np.all(average_dark_current(falling, tg) == 0)  # a rate, never a negative one

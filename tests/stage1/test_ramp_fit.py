@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from exolrs.dq import DO_NOT_USE, JUMP_DET, SATURATED
 from exolrs.stage1.ramp_fit import fit_ramps
@@ -80,9 +81,10 @@ def test_vectorised_path_reproduces_stcal_ols_c():
         np.full(shape, GAIN, np.float32),
         TGROUP,
     )
-    fast = fit_ramps(data, gdq, *args)
+    dark = np.random.default_rng(2).uniform(0.0, 2.0, shape).astype(np.float32)
+    fast = fit_ramps(data, gdq, *args, avg_dark=dark)
     for i in range(data.shape[0]):
-        ref = _fit_one(data[i : i + 1], gdq[i : i + 1], *args, None)
+        ref = _fit_one(data[i : i + 1], gdq[i : i + 1], *args, None, dark)
         for field in ("slope", "err", "var_poisson", "var_rnoise"):
             np.testing.assert_allclose(
                 getattr(fast, field)[i],
@@ -92,3 +94,28 @@ def test_vectorised_path_reproduces_stcal_ols_c():
                 equal_nan=True,
             )
         np.testing.assert_array_equal(fast.dq[i], ref.dq[0])
+
+
+def test_subtracted_dark_current_keeps_its_shot_noise():
+    """Ramps of star + dark with the dark subtracted before the fit: the errors describe the
+    scatter only when the dark's shot noise is given back (as calwebb_detector1 does)."""
+    rng = np.random.default_rng(4)
+    n, ng, shape = 400, 40, (6, 6)
+    dark_rate, star_rate = 3.0, 0.5  # DN/s: a dark-dominated pixel
+    lam = (dark_rate + star_rate) * TGROUP * GAIN  # e- per group
+    e = np.cumsum(rng.poisson(lam, (n, ng, *shape)), axis=1) / GAIN
+    rn = READ_NOISE_CDS / np.sqrt(2)
+    data = (e + rn * rng.standard_normal(e.shape)).astype(np.float32)
+    data -= (dark_rate * TGROUP * np.arange(ng))[None, :, None, None].astype(np.float32)
+    gdq = np.zeros(data.shape, np.uint8)
+    args = (
+        np.zeros(shape, np.uint32),
+        np.full(shape, READ_NOISE_CDS, np.float32),
+        np.full(shape, GAIN, np.float32),
+        TGROUP,
+    )
+    without = fit_ramps(data, gdq, *args)
+    with_dark = fit_ramps(data, gdq, *args, avg_dark=np.full(shape, dark_rate, np.float32))
+    scatter = np.std(with_dark.slope, axis=0)
+    assert np.median(scatter / np.median(with_dark.err, axis=0)) == pytest.approx(1.0, abs=0.06)
+    assert np.median(scatter / np.median(without.err, axis=0)) > 1.15

@@ -172,13 +172,18 @@ def _compressed_orbit(duration_hours: float) -> PlanetConfig:
 
 
 def preset(name: str, seed: int = 42) -> SimConfig:
-    """Return the configuration of a named preset (`tiny`, `small`, `program2783`)."""
+    """Return the configuration of a named preset (`tiny`, `small`, `medium`, `program2783`)."""
     if name == "program2783":
         # WASP-39b MIRI/LRS, program 2783: 1779 × 100 groups in 9 segments (≈ 10.6 GB).
         return SimConfig(
             preset=name, nints=1779, ngroups=100, nints_per_segment=200, seed=seed, chunk_ints=8
         )
-    if name == "small":
+    if name == "medium":
+        # The side-by-side benchmark's middle size: 400 × 100 groups in 2 segments (≈ 2.4 GB).
+        cfg = SimConfig(
+            preset=name, nints=400, ngroups=100, nints_per_segment=200, seed=seed, chunk_ints=8
+        )
+    elif name == "small":
         cfg = SimConfig(preset=name, nints=300, ngroups=40, nints_per_segment=100, seed=seed)
     elif name == "tiny":
         cfg = SimConfig(preset=name, nints=24, ngroups=10, nints_per_segment=10, seed=seed)
@@ -190,4 +195,4 @@ def preset(name: str, seed: int = 42) -> SimConfig:
     return cfg
 
 
-PRESETS = ("tiny", "small", "program2783")
+PRESETS = ("tiny", "small", "medium", "program2783")

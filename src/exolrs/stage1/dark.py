@@ -26,3 +26,21 @@ def subtract_dark(
     for i, k in enumerate(integration_planes(dark, int_start, out.shape[0])):
         out[i] -= dark[k, :ng]
     return out
+
+
+def average_dark_current(dark: np.ndarray, group_time: float) -> np.ndarray:
+    """Per-pixel dark current (DN/s, ≥ 0) of a MIRI dark ramp (nints_ref, ngroups, ny, nx):
+    the mean slope of the later-integration plane over its second half, where the reset
+    anomaly has decayed.
+
+    The dark is subtracted before the ramp fit, so the fitted rate no longer carries the dark
+    current's shot noise; calwebb_detector1 adds it back to the Poisson variance through the
+    ramp's ``average_dark_current`` (stcal: var_p ∝ median rate + average dark current).
+    This is that array."""
+    plane = dark[-1]
+    ng = plane.shape[0]
+    a = ng // 2
+    if ng - 1 - a < 1:
+        return np.zeros(plane.shape[1:], np.float32)
+    rate = (plane[-1].astype(np.float64) - plane[a]) / ((ng - 1 - a) * group_time)
+    return np.clip(np.nan_to_num(rate), 0.0, None).astype(np.float32)

@@ -41,13 +41,22 @@ def fit_ramps(
     gain: np.ndarray,
     group_time: float,
     frame_time: float | None = None,
+    avg_dark: np.ndarray | None = None,
 ) -> RampFitResult:
     """Fit (nints, ngroups, ny, nx) linearised DN; returns per-integration slopes (DN/s).
 
-    `readnoise` is DN per read and `gain` e-/DN (ny, nx), as in the references.
+    `readnoise` is DN per read and `gain` e-/DN (ny, nx), as in the references.  `avg_dark`
+    (ny, nx, DN/s) is the dark current subtracted before the fit, whose shot noise belongs in
+    the Poisson variance (stcal's ``average_dark_current``); None when the dark is still in
+    the data.
     """
+    if avg_dark is None:
+        avg_dark = np.zeros(pixeldq.shape, np.float32)
+    avg_dark = np.ascontiguousarray(avg_dark, dtype=np.float32)
     parts = [
-        _fit_integration(data[i], groupdq[i], pixeldq, readnoise, gain, group_time, frame_time)
+        _fit_integration(
+            data[i], groupdq[i], pixeldq, readnoise, gain, group_time, frame_time, avg_dark
+        )
         for i in range(data.shape[0])
     ]
     return RampFitResult(
@@ -78,7 +87,7 @@ def _median_first_difference(y: np.ndarray) -> np.ndarray:
     return 0.5 * (diffs[:, k[0]].astype(np.float64) + diffs[:, k[1]])
 
 
-def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time):
+def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time, avg_dark):
     """One integration: pixels whose ramp is one clean segment (the common case: the same
     usable groups as most pixels, no jump, no saturation, good pixel) are fitted here in a
     vectorised form of stcal's OLS_C optimal weighting; every other pixel goes to stcal.
@@ -95,7 +104,9 @@ def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time
     used = np.flatnonzero(~bad)
     contiguous = used.size >= 3 and used[-1] - used[0] + 1 == used.size
     if not contiguous or (pattern[used[1:]] & JUMP_DET).any():
-        return _fit_one(data[None], gdq[None], pixeldq, readnoise, gain, group_time, frame_time)
+        return _fit_one(
+            data[None], gdq[None], pixeldq, readnoise, gain, group_time, frame_time, avg_dark
+        )
     fast = (gdq.reshape(ng, -1) == pattern[:, None]).all(axis=0)
     fast &= pixeldq.ravel() == 0
     g_ = gain.ravel().astype(np.float64)
@@ -130,7 +141,8 @@ def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time
         slope = slopes[pick, np.arange(idx.size)] / group_time
         var_r = 12.0 * (rn_e / group_time) ** 2 / ((n**3 - n) * g**2)
         median_rate = _median_first_difference(y32) / group_time
-        var_p = np.where(median_rate > 0, median_rate / (group_time * g * (n - 1)), 0.0)
+        dark = avg_dark.ravel()[idx].astype(np.float64)
+        var_p = (np.where(median_rate > 0, median_rate, 0.0) + dark) / (group_time * g * (n - 1))
         out.slope[idx] = slope
         out.var_rnoise[idx] = var_r
         out.var_poisson[idx] = var_p
@@ -145,6 +157,7 @@ def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time
             gain.reshape(1, npix)[:, rest],
             group_time,
             frame_time,
+            avg_dark.reshape(1, npix)[:, rest],
         )
         for f in RampFitResult.__annotations__:
             getattr(out, f)[rest] = getattr(sub, f).ravel()
@@ -153,7 +166,9 @@ def _fit_integration(data, gdq, pixeldq, readnoise, gain, group_time, frame_time
     )
 
 
-def _fit_one(data, groupdq, pixeldq, readnoise, gain, group_time, frame_time) -> RampFitResult:
+def _fit_one(
+    data, groupdq, pixeldq, readnoise, gain, group_time, frame_time, avg_dark
+) -> RampFitResult:
     """stcal on one integration: its Poisson variance uses the pixel's median rate averaged
     over the integrations of the call, so one call per integration keeps every result
     independent of how the exposure is chunked."""
@@ -165,7 +180,7 @@ def _fit_one(data, groupdq, pixeldq, readnoise, gain, group_time, frame_time) ->
         np.ascontiguousarray(data, dtype=np.float32),
         np.ascontiguousarray(groupdq, dtype=np.uint8),
         np.ascontiguousarray(pixeldq, dtype=np.uint32),
-        np.zeros(pixeldq.shape, np.float32),
+        np.ascontiguousarray(avg_dark, dtype=np.float32),
     )
     ramp.set_meta(
         name="MIRI",

@@ -28,7 +28,7 @@ def measure_drift(
     flux: np.ndarray,
     err: np.ndarray,
     reference: np.ndarray | None = None,
-    fit_stretch: bool = True,
+    fit_stretch: bool = False,
     n_iter: int = 5,
     min_signal: float = 0.05,
 ) -> Drift:

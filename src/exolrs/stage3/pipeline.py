@@ -131,7 +131,7 @@ def run_stage3(
     return Stage3Result(spectra_path, centroid_path, figures, seconds)
 
 
-def align_spectra(spec, resample: bool = False, fit_stretch: bool = True):
+def align_spectra(spec, resample: bool = False, fit_stretch: bool = False):
     """Measure the spectral drift of `spec` (rows run in increasing wavelength, i.e.
     decreasing detector row) and store it as `y_shift` (+ = towards higher rows) and
     `stretch`; with `resample`, also move every spectrum onto the reference grid."""
