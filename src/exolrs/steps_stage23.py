@@ -38,6 +38,7 @@ class CubeProduct(Integrations):
     trace_x: float | None = None
     hot_pixels: np.ndarray | None = None
     deep: np.ndarray | None = None
+    background: dict | None = None  # header keywords of the background subtraction
     history: list[str] = field(default_factory=list)
 
     def save(self, output_dir: Path, suffix: str) -> list[Path]:
@@ -47,6 +48,9 @@ class CubeProduct(Integrations):
         extra = {"S_STEPS": ",".join(self.history)[-68:]}
         if self.source_type:
             extra["SRCTYPE"] = self.source_type
+        if self.trace_x is not None:
+            extra["TRACE_X"] = round(float(self.trace_x), 3)
+        extra.update(self.background or {})
         for name, n in zip(self.names, self.lengths, strict=True):
             w = IntegrationsWriter(
                 output_dir / f"{name}_{suffix}.fits",
@@ -213,7 +217,10 @@ class BackgroundStep(CubeStep):
             miri_background_width,
             bad=static_bad_pixels(cube.dq),
         )
-        return replace(cube, sci=sci, trace_x=x0)
+        keywords = background.header_keywords(
+            miri_method, miri_trace_width, miri_background_width
+        )
+        return replace(cube, sci=sci, trace_x=x0, background=keywords)
 
 
 class BadPixStep(CubeStep):

@@ -77,3 +77,35 @@ def test_optimal_is_unbiased_rejects_outliers_and_beats_a_wide_box():
     assert np.std(f_opt[:, 150]) < np.std(f_box[:, 150])
     pull = (f_opt[:, 150] - expected[150]) / e_opt[:, 150]
     assert 0.85 < np.std(pull) < 1.15
+
+
+@pytest.mark.parametrize("method", ["median", "slope"])
+def test_background_estimate_noise_is_in_the_extracted_errors(method):
+    """Background-only rows: the subtracted estimate's noise is common to the aperture, so the
+    extracted errors describe the scatter only with it (w² · bkg var)."""
+    from exolrs.stage2.background import estimate_variance, header_keywords, subtract_background
+    from exolrs.stage2.background import variance_from_header
+
+    rng = np.random.default_rng(7)
+    n, ny, nx, sigma = 400, 40, 72, 2.0
+    cube = (5.0 + sigma * rng.standard_normal((n, ny, nx))).astype(np.float32)
+    err = np.full(cube.shape, sigma, np.float32)
+    sub, _ = subtract_background(cube, 36.0, method)
+    centres = np.full(ny, 36.0)
+    header = {"TRACE_X": 36.0, **{k: v[0] for k, v in header_keywords(method, 20, 14).items()}}
+    bkg_var = variance_from_header(err, header)
+    np.testing.assert_array_equal(bkg_var, estimate_variance(err, 36.0, method))
+    for extract in ("box", "optimal"):
+        if extract == "box":
+            f0, e0 = extract_box.box_extract(sub, err, centres, 6.0)
+            f1, e1 = extract_box.box_extract(sub, err, centres, 6.0, bkg_var=bkg_var)
+        else:
+            profile = np.zeros((ny, nx))
+            profile[:, 33:40] = [0.05, 0.1, 0.2, 0.3, 0.2, 0.1, 0.05]
+            f0, e0, _ = extract_optimal.optimal_extract(sub, err[0], profile)
+            f1, e1, _ = extract_optimal.optimal_extract(sub, err[0], profile, bkg_var=bkg_var)
+        np.testing.assert_array_equal(f0, f1)
+        scatter = np.std(f1, axis=0)
+        assert np.median(scatter / e1[0]) == pytest.approx(1.0, abs=0.05)
+        assert np.median(scatter / e0[0]) > 1.06
+    assert variance_from_header(err, {"TRACE_X": 36.0}) is None

@@ -8,6 +8,11 @@ pixels; `'slope'` fits a straight line across the row (closed-form least squares
 and integrations at once: ~0.03 s for 300 integrations, where exoTEDRF's per-integration fit
 takes ~4 s each) and subtracts it at every column.  Negative values are kept: they
 are noise, and clipping them biases the flux.
+
+The background estimate's own noise is shared by every pixel of a row, so it cannot live in
+the per-pixel ERR (a sum over the aperture would count it w times instead of w²):
+`estimate_variance` gives it per integration and row, and Stage 3 adds it to the extracted
+flux's variance (Stage 2 records the method and columns in the calints header).
 """
 
 from __future__ import annotations
@@ -88,3 +93,44 @@ def subtract_background(
     for i in range(out.shape[0]):
         out[i] -= coef[i, :, :1] + coef[i, :, 1:] * xs
     return out, coef
+
+
+def estimate_variance(
+    err: np.ndarray,
+    x0: float,
+    method: str = "median",
+    trace_width: int = 20,
+    background_width: int = 14,
+) -> np.ndarray:
+    """Variance (nints, ny) of each row's background estimate at the trace column `x0`, from
+    the errors of the background pixels: π/2 · ⟨σ²⟩ / n for a median (its efficiency for
+    Gaussian noise), ⟨σ²⟩ (1/n + (x0 − x̄)² / Σ(x − x̄)²) for a fitted line."""
+    cols = background_columns(x0, err.shape[-1], trace_width, background_width)
+    e2 = err[..., cols].astype(np.float32) ** 2
+    ok = np.isfinite(e2) & (e2 > 0)
+    n = np.maximum(ok.sum(axis=-1), 1)
+    mean = np.where(ok, e2, 0.0).sum(axis=-1) / n
+    if method == "median":
+        return (0.5 * np.pi * mean / n).astype(np.float32)
+    x = np.flatnonzero(cols).astype(np.float64)
+    xbar = x.mean()
+    return (mean * (1.0 / n + (x0 - xbar) ** 2 / np.sum((x - xbar) ** 2))).astype(np.float32)
+
+
+def header_keywords(method: str, trace_width: int, background_width: int) -> dict:
+    """Keywords recording a background subtraction in a calints header (with TRACE_X)."""
+    return {
+        "BKG_METH": (method, "background: median or slope per row"),
+        "BKG_TW": (int(trace_width), "background: trace width excluded (columns)"),
+        "BKG_BW": (int(background_width), "background: columns used each side"),
+    }
+
+
+def variance_from_header(err: np.ndarray, header) -> np.ndarray | None:
+    """`estimate_variance` for a calints cube whose header records its background
+    subtraction; None when it records none."""
+    if header is None or "BKG_METH" not in header or "TRACE_X" not in header:
+        return None
+    return estimate_variance(
+        err, float(header["TRACE_X"]), header["BKG_METH"], header["BKG_TW"], header["BKG_BW"]
+    )

@@ -102,7 +102,11 @@ def run_stage2(
     static_bad = badpix.static_bad_pixels(dq)
     base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
     x0 = background.trace_center_estimate(baseline.deep_frame(sci, base))
+    bkg_keywords = {}
     if "background" not in skip:
+        bkg_keywords = background.header_keywords(
+            params.miri_method, params.miri_trace_width, params.miri_background_width
+        )
         sci, _ = background.subtract_background(
             sci,
             x0,
@@ -154,7 +158,11 @@ def run_stage2(
             sci.shape[1:],
             header=_primary(path),
             int_times=_times(int_times, start, n),
-            extra_keywords={"S_EXOLRS": ("STAGE2", "exolrs Stage 2"), "TRACE_X": round(x0, 3)},
+            extra_keywords={
+                "S_EXOLRS": ("STAGE2", "exolrs Stage 2"),
+                "TRACE_X": round(x0, 3),
+                **bkg_keywords,
+            },
         )
         w.write(
             0,

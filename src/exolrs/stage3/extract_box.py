@@ -16,12 +16,20 @@ def aperture_weights(centres: np.ndarray, width: float, nx: int) -> np.ndarray:
 
 
 def box_extract(
-    cube: np.ndarray, err: np.ndarray, centres: np.ndarray, width: float = 6.0
+    cube: np.ndarray,
+    err: np.ndarray,
+    centres: np.ndarray,
+    width: float = 6.0,
+    bkg_var: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Flux and error (nints, ny) in an aperture of `width` columns around `centres` (ny,).
 
-    Bad pixels must already be replaced (Stage 2); any NaN left counts as zero flux."""
+    Bad pixels must already be replaced (Stage 2); any NaN left counts as zero flux.
+    `bkg_var` (nints, ny): variance of the subtracted background per row, common to the
+    aperture's pixels, so it enters as (Σ w)² · bkg_var."""
     w = aperture_weights(centres, width, cube.shape[-1]).astype(np.float32)
     flux = np.einsum("iyx,yx->iy", np.nan_to_num(cube), w)
     var = np.einsum("iyx,yx->iy", np.broadcast_to(np.nan_to_num(err) ** 2, cube.shape), w * w)
+    if bkg_var is not None:
+        var += w.sum(axis=1)[None] ** 2 * bkg_var
     return flux, np.sqrt(var)

@@ -42,6 +42,7 @@ def run_stage3(
         write_centroids,
         write_spectra,
     )
+    from exolrs.stage2.background import variance_from_header
     from exolrs.stage3 import extract_box, extract_optimal, trace
 
     params = Stage3Config.model_validate({**(params or Stage3Config()).model_dump(), **overrides})
@@ -70,12 +71,15 @@ def run_stage3(
     x_shift = trace.trace_shift_per_integration(cube.sci, centres, np.flatnonzero(bright))
     seconds["trace"] = round(time.perf_counter() - t0, 3)
     t0 = time.perf_counter()
+    bkg_var = variance_from_header(cube.err, cube.header)
     if params.extract_method == "box":
-        flux, err = extract_box.box_extract(cube.sci, cube.err, centres, params.extract_width)
+        flux, err = extract_box.box_extract(
+            cube.sci, cube.err, centres, params.extract_width, bkg_var=bkg_var
+        )
     else:
         profile = extract_optimal.spatial_profile(deep, centres, params.extract_width)
         flux, err, _ = extract_optimal.optimal_extract(
-            cube.sci, extract_optimal.optimal_variance(cube.err), profile
+            cube.sci, extract_optimal.optimal_variance(cube.err), profile, bkg_var=bkg_var
         )
     seconds["extract"] = round(time.perf_counter() - t0, 3)
     order = np.flatnonzero(keep)[np.argsort(wavelengths[keep])]
