@@ -217,9 +217,7 @@ class BackgroundStep(CubeStep):
             miri_background_width,
             bad=static_bad_pixels(cube.dq),
         )
-        keywords = background.header_keywords(
-            miri_method, miri_trace_width, miri_background_width
-        )
+        keywords = background.header_keywords(miri_method, miri_trace_width, miri_background_width)
         return replace(cube, sci=sci, trace_x=x0, background=keywords)
 
 

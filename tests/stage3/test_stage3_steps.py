@@ -83,8 +83,12 @@ def test_optimal_is_unbiased_rejects_outliers_and_beats_a_wide_box():
 def test_background_estimate_noise_is_in_the_extracted_errors(method):
     """Background-only rows: the subtracted estimate's noise is common to the aperture, so the
     extracted errors describe the scatter only with it (w² · bkg var)."""
-    from exolrs.stage2.background import estimate_variance, header_keywords, subtract_background
-    from exolrs.stage2.background import variance_from_header
+    from exolrs.stage2.background import (
+        estimate_variance,
+        header_keywords,
+        subtract_background,
+        variance_from_header,
+    )
 
     rng = np.random.default_rng(7)
     n, ny, nx, sigma = 400, 40, 72, 2.0

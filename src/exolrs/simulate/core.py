@@ -105,7 +105,8 @@ def simulate_tso(
     Parameters
     ----------
     outdir : output directory (created).
-    preset_name : ``tiny``, ``small``, ``medium`` or ``program2783``; ignored when `config` is given.
+    preset_name : ``tiny``, ``small``, ``medium`` or ``program2783``; ignored when `config`
+        is given.
     seed : random seed; the same seed gives the same files.
     config : a full `SimConfig` instead of a preset.
     workers : processes generating chunks in parallel (1 = in this process).

@@ -50,9 +50,7 @@ def optimal_extract(
     for a in range(0, n, block):
         b = min(a + block, n)
         e = err if err.ndim == 2 else err[a:b]
-        flux[a:b], ferr[a:b], gain, r = _optimal_block(
-            cube[a:b], e, profile, sigma_clip, max_iter
-        )
+        flux[a:b], ferr[a:b], gain, r = _optimal_block(cube[a:b], e, profile, sigma_clip, max_iter)
         if bkg_var is not None:
             ferr[a:b] = np.sqrt(ferr[a:b] ** 2 + gain**2 * bkg_var[a:b])
         rejected += r
