@@ -1,6 +1,7 @@
 """Benchmark: Stage 4 on a Stage 3 spectra file — white fit and channel fits, wall time.
 
     python benchmarks/bench_stage4.py SPECTRA TRUTH_JSON TRUTH_ECSV [--channels 60]
+        [--detrend x_shift,y_shift] [--white-range 5,12]
 
 Channels are constant-R bins over 5–12 µm with R chosen to give about --channels of them;
 fits run in 2 local processes.  Prints one JSON line with times and the injection–recovery
@@ -29,12 +30,16 @@ def main() -> None:
     ap.add_argument("truth_ecsv", type=Path)
     ap.add_argument("--channels", type=int, default=60)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--detrend", default="", help="comma-separated vectors, e.g. x_shift,y_shift")
+    ap.add_argument("--white-range", default="5,12", help="white light curve range (µm)")
     args = ap.parse_args()
     truth = json.loads(args.truth_json.read_text())
     orbit = truth["orbit"]
     params = Stage4Config(
         planet={"period": orbit["period_days"], "a": round(orbit["a_rs"], 1), "b": 0.4},
         resolution=args.channels / np.log(12 / 5),
+        detrend=[v for v in args.detrend.split(",") if v],
+        white_range=[float(v) for v in args.white_range.split(",")],
     )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out, ProcessExecutor(args.workers) as ex:

@@ -10,7 +10,7 @@ from astropy.table import Table
 
 from exolrs.config import Stage4Config
 from exolrs.parallel import ProcessExecutor
-from exolrs.plots.stage4 import allan_slope
+from exolrs.stage4.allan import allan_slope
 from exolrs.stage4.pipeline import SPECTRUM_COLUMNS, run_stage4
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from exolrs.plots.stage4 import allan_slope
 from exolrs.stage4 import binning
+from exolrs.stage4.allan import allan_slope
 from exolrs.stage4.fit import fit_light_curve
 from exolrs.stage4.limb_darkening import q_to_u, u_to_q
 from exolrs.stage4.model import LightCurveModel
@@ -173,3 +173,30 @@ def test_detrending_vectors_from_the_spectra_and_a_table(tmp_path):
         run_stage4(
             path, tmp_path / "S5", detrend=["pca_9"], detrend_table=tmp_path / "pca.ecsv", **common
         )
+
+
+def test_linear_coefficients_are_integrated_out_exactly():
+    """log_prob(rp) with c0 marginalised equals log ∫ L(rp, c0) dc0 up to a constant, and
+    the drawn c0 follow the conditional Gaussian."""
+    t, flux, truth = _synthetic(ramp=0.0, seed=5)
+    fixed = {k: truth[k] for k in ("t0", "a", "b", "q1", "q2")}
+    err = np.full(len(t), 4e-4)
+    m = LightCurveModel(t, flux, err, 1.0, ["rp", "c0"], fixed, BOUNDS)
+    assert m.nonlinear == ["rp"] and m.linear == ["c0"]
+
+    def brute(rp):
+        c0 = np.linspace(0.998, 1.002, 4001)
+        ll = [
+            -0.5 * np.sum((flux - m.model(np.array([rp, c]))) ** 2 / err**2 + np.log(err**2))
+            for c in c0
+        ]
+        ll = np.array(ll)
+        return ll.max() + np.log(np.trapezoid(np.exp(ll - ll.max()), c0))
+
+    d_marg = m.log_prob([0.146]) - m.log_prob([0.144])
+    assert d_marg == pytest.approx(brute(0.146) - brute(0.144), abs=1e-3)
+    fit = fit_light_curve(m, {"rp": 0.14}, n_steps=600, seed=2)
+    solved = m.solve_linear({**fixed, "rp": fit.best["rp"]})
+    sd = 1.0 / solved[4][0, 0]
+    assert 0.5 * (fit.high["c0"] - fit.low["c0"]) == pytest.approx(sd, rel=0.15)
+    assert fit.autocorr.keys() == {"rp"}

@@ -8,27 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from exolrs.plots.stage1 import _figure, _save
-
-
-def allan(residuals: np.ndarray, max_bin: int | None = None):
-    """(bin sizes, rms of binned residuals, white-noise expectation)."""
-    n = len(residuals)
-    max_bin = max_bin or max(n // 10, 2)
-    sizes = np.unique(np.logspace(0, np.log10(max_bin), 25).astype(int))
-    rms, expect = [], []
-    sigma1 = np.std(residuals)
-    for s in sizes:
-        m = n // s
-        binned = residuals[: m * s].reshape(m, s).mean(axis=1)
-        rms.append(np.std(binned))
-        expect.append(sigma1 / np.sqrt(s) * np.sqrt(m / max(m - 1, 1)))
-    return sizes, np.array(rms), np.array(expect)
-
-
-def allan_slope(residuals: np.ndarray) -> float:
-    """Log-log slope of rms against bin size (−0.5 for white noise)."""
-    sizes, rms, _ = allan(residuals)
-    return float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
+from exolrs.stage4.allan import allan, allan_slope
 
 
 def plot_white(t, flux, fit, path) -> Path:

@@ -41,10 +41,12 @@ class FitResult:
 
 
 def least_squares_start(m: LightCurveModel, start: dict[str, float]) -> np.ndarray:
-    """Maximum-likelihood start (jitter held at its start value)."""
+    """Maximum-likelihood start of the non-linear parameters (`m.nonlinear`), the linear
+    coefficients solved exactly at every step (variable projection); jitter held at its
+    start value, then set from the excess scatter."""
     from scipy.optimize import least_squares
 
-    names = [n for n in m.free if n != "ln_jit"]
+    names = [n for n in m.nonlinear if n != "ln_jit"]
     x0 = np.array([start[n] for n in names], float)
     lo = np.array([m.bounds.get(n, (-np.inf, np.inf))[0] for n in names])
     hi = np.array([m.bounds.get(n, (-np.inf, np.inf))[1] for n in names])
@@ -52,24 +54,27 @@ def least_squares_start(m: LightCurveModel, start: dict[str, float]) -> np.ndarr
     x0 = np.clip(
         x0, np.where(np.isfinite(lo), lo + pad, lo), np.where(np.isfinite(hi), hi - pad, hi)
     )
-    full = dict(start)
+    full = {n: start[n] for n in m.nonlinear}
 
     def resid(x):
         full.update(zip(names, x, strict=True))
-        theta = np.array([full[n] for n in m.free])
-        return m.residuals_normalised(theta)
+        v = m.full_values([full[n] for n in m.nonlinear])
+        r = (m.flux - m.astro(v) * m.systematics(v)) / np.sqrt(m.variance(v))
+        return np.nan_to_num(r, nan=1e6)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", method="trf")
-    full.update(zip(names, sol.x, strict=True))
-    if "ln_jit" in m.free:
-        r = m.flux - m.model(np.array([full[n] for n in m.free]))
+    if names:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", method="trf")
+        full.update(zip(names, sol.x, strict=True))
+    if "ln_jit" in m.nonlinear:
+        v = m.full_values([full[n] for n in m.nonlinear])
+        r = m.flux - m.astro(v) * m.systematics(v)
         excess = np.var(r) - np.mean(m.err**2)
         full["ln_jit"] = 0.5 * np.log(max(excess, 1e-4 * np.mean(m.err**2)))
         lo_j, hi_j = m.bounds["ln_jit"]
         full["ln_jit"] = float(np.clip(full["ln_jit"], lo_j + 0.1, hi_j - 0.1))
-    return np.array([full[n] for n in m.free])
+    return np.array([full[n] for n in m.nonlinear])
 
 
 def fit_light_curve(
@@ -81,15 +86,18 @@ def fit_light_curve(
     burn_fraction: float = 0.5,
     seed: int = 0,
     keep_chain: bool = False,
+    n_draws: int = 4000,
 ) -> FitResult:
-    """Least squares, then emcee; medians and 16/84 % percentiles of the second half."""
+    """Least squares, then emcee over the non-linear parameters (linear systematics
+    coefficients marginalised, then drawn from their conditional Gaussian for `n_draws`
+    posterior samples); medians and 16/84 % percentiles of the second half."""
     import emcee
 
     theta0 = least_squares_start(m, start)
     ndim = len(theta0)
-    nw = n_walkers or max(2 * ndim + 2, 24)
+    nw = n_walkers or max(4 * ndim, 24)
     rng = np.random.default_rng(seed)
-    scale = np.array([_step(n, x) for n, x in zip(m.free, theta0, strict=True)])
+    scale = np.array([_step(n, x) for n, x in zip(m.nonlinear, theta0, strict=True)])
     p0 = theta0 + scale * rng.standard_normal((nw, ndim))
     for k in range(nw):  # keep every walker inside the priors
         tries = 0
@@ -105,7 +113,6 @@ def fit_light_curve(
         sampler.run_mcmc(p0, n_steps, progress=False)
     burn = int(burn_fraction * n_steps)
     flat = sampler.get_chain(discard=burn, flat=True)
-    q16, q50, q84 = np.percentile(flat, [16, 50, 84], axis=0)
     emcee_log = logging.getLogger("emcee")
     level = emcee_log.level
     emcee_log.setLevel(logging.ERROR)  # short-chain warnings: reported as steps_over_autocorr
@@ -115,22 +122,54 @@ def fit_light_curve(
         tau = np.full(ndim, np.nan)
     finally:
         emcee_log.setLevel(level)
-    best = {**m.fixed, **dict(zip(m.free, q50, strict=True))}
-    theta = np.array([best[n] for n in m.free])
-    model = m.model(theta)
+    samples = _with_linear_draws(m, flat, n_draws, rng)
+    q16, q50, q84 = np.percentile(samples, [16, 50, 84], axis=0)
+    # the best model: median non-linear values, coefficients at their conditional optimum
+    med_nl = np.median(flat, axis=0)
+    best_v = m.full_values(med_nl)
+    medians = dict(zip(m.free, q50, strict=True))
+    best = {**m.fixed, **medians}
+    model = m.astro(best_v) * m.systematics(best_v)
     return FitResult(
         names=list(m.free),
         best={k: float(v) for k, v in best.items()},
         low={n: float(a - b) for n, a, b in zip(m.free, q16, q50, strict=True)},
         high={n: float(a - b) for n, a, b in zip(m.free, q84, q50, strict=True)},
         model=model,
-        systematics=m.systematics(m.values(theta)),
+        systematics=m.systematics(best_v),
         residuals=m.flux - model,
         acceptance=float(np.mean(sampler.acceptance_fraction)),
-        autocorr={n: float(t) for n, t in zip(m.free, tau, strict=True)},
+        autocorr={n: float(t) for n, t in zip(m.nonlinear, tau, strict=True)},
         n_steps=n_steps - burn,
-        chain=flat[:: max(1, len(flat) // 5000)] if keep_chain else None,
+        chain=samples[:: max(1, len(samples) // 5000)] if keep_chain else None,
     )
+
+
+def _with_linear_draws(m: LightCurveModel, flat: np.ndarray, n_draws: int, rng) -> np.ndarray:
+    """Posterior samples of every free parameter (columns in `m.free` order): a thinned
+    set of the chain's non-linear samples, each with linear coefficients drawn from
+    N(β̂, (XᵀWX)⁻¹) at that sample."""
+    from scipy.linalg import solve_triangular
+
+    if not m.linear:
+        return flat
+    pick = flat[np.linspace(0, len(flat) - 1, min(n_draws, len(flat))).astype(int)]
+    out = np.empty((len(pick), len(m.free)))
+    col = {n: i for i, n in enumerate(m.free)}
+    for j, theta in enumerate(pick):
+        v = {**m.fixed, **dict(zip(m.nonlinear, theta, strict=True))}
+        solved = m.solve_linear(v)
+        beta = np.full(len(m.linear), np.nan)
+        if solved is not None:
+            chol, beta_hat = solved[4], solved[5]
+            # β = β̂ + L⁻ᵀ z has covariance (L Lᵀ)⁻¹
+            z = rng.standard_normal(len(m.linear))
+            beta = beta_hat + solve_triangular(chol.T, z, lower=False)
+        for n, x in zip(m.nonlinear, theta, strict=True):
+            out[j, col[n]] = x
+        for n, x in zip(m.linear, beta, strict=True):
+            out[j, col[n]] = x
+    return out
 
 
 def _step(name: str, x: float) -> float:

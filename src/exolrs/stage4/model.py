@@ -1,13 +1,18 @@
 """Light-curve model: a batman transit (or eclipse) times MIRI systematics.
 
     flux(t) = transit(t; t0, a/R*, b, Rp/R*, q1, q2)
-              × (1 + A1 e^{−(t−t_s)/τ1}) [× (1 + A2 e^{−(t−t_s)/τ2})]
-              × (c0 + c1 Δt + c2 Δt²) × (1 + Σ_k d_k v_k(t))
+              × (c0 + c1 Δt + c2 Δt² + A1 e^{−(t−t_s)/τ1} [+ A2 e^{−(t−t_s)/τ2}] + Σ_k d_k v_k(t))
 
 with Δt = t − mean(t) in days, t_s the first time, v_k standardised detrending vectors (trace
 x/y position, PCA time series).  Ramp amplitudes are free in sign, so the 10–11 µm shadowed
 region's reversed ramp needs nothing special.  Likelihood: Gaussian with the propagated
 errors and a fitted jitter added in quadrature (ln σ_jit).
+
+The systematics are linear in their coefficients (c_k, A_k, d_k), so for any transit and
+ramp time scales those coefficients are integrated out analytically (flat priors): the
+sampler explores only the non-linear parameters (t0, a/R*, b, Rp/R*, q1, q2, τ, ln σ_jit),
+and the coefficients are drawn afterwards from their exact conditional Gaussian.  For the
+white light curve that takes the sampled dimension from 11 to 7; for a channel from 6 to 3.
 """
 
 from __future__ import annotations
@@ -51,6 +56,8 @@ class LightCurveModel:
         self.dt = self.t - self.t.mean()
         self.ts = self.t - self.t[0]
         self.vectors = {k: (v - v.mean()) / (v.std() or 1.0) for k, v in self.detrend.items()}
+        self.linear = [n for n in self.free if is_linear(n)]
+        self.nonlinear = [n for n in self.free if not is_linear(n)]
 
     def values(self, theta) -> dict[str, float]:
         return {**self.fixed, **dict(zip(self.free, theta, strict=True))}
@@ -65,37 +72,87 @@ class LightCurveModel:
             p.t_secondary = v["t0"]
         return self._batman.light_curve(p)
 
-    def systematics(self, v: dict) -> np.ndarray:
-        s = v.get("c0", 1.0) + v.get("c1", 0.0) * self.dt + v.get("c2", 0.0) * self.dt**2
+    def terms(self, v: dict) -> dict[str, np.ndarray]:
+        """Every linear systematics term of the model, by coefficient name."""
+        cols = {"c0": np.ones_like(self.dt), "c1": self.dt, "c2": self.dt**2}
         for k in ("1", "2"):
-            if f"A{k}" in v:
-                s = s * (1.0 + v[f"A{k}"] * np.exp(-self.ts / v[f"tau{k}"]))
-        if self.vectors:
-            s = s * (1.0 + sum(v.get(f"d_{n}", 0.0) * vec for n, vec in self.vectors.items()))
-        return s
+            if f"tau{k}" in v:
+                cols[f"A{k}"] = np.exp(-self.ts / v[f"tau{k}"])
+        for n, vec in self.vectors.items():
+            cols[f"d_{n}"] = vec
+        return cols
+
+    def systematics(self, v: dict) -> np.ndarray:
+        return sum(v.get(n, 1.0 if n == "c0" else 0.0) * col for n, col in self.terms(v).items())
 
     def model(self, theta) -> np.ndarray:
         v = self.values(theta)
         return self.astro(v) * self.systematics(v)
 
-    def in_bounds(self, theta) -> bool:
-        for name, x in zip(self.free, theta, strict=True):
+    def in_bounds(self, v: dict, names) -> bool:
+        for name in names:
             lo, hi = self.bounds.get(name, (-np.inf, np.inf))
-            if not lo <= x <= hi:
+            if not lo <= v[name] <= hi:
                 return False
-        v = self.values(theta)
         return v.get("b", 0.0) < v.get("a", np.inf)
 
-    def log_prob(self, theta) -> float:
-        if not self.in_bounds(theta):
-            return -np.inf
-        v = self.values(theta)
-        r = self.flux - self.model(theta)
-        var = self.err**2 + np.exp(2 * v.get("ln_jit", -np.inf))
-        return float(-0.5 * np.sum(r * r / var + np.log(var)))
+    def variance(self, v: dict) -> np.ndarray:
+        return self.err**2 + np.exp(2 * v.get("ln_jit", -np.inf))
 
-    def residuals_normalised(self, theta) -> np.ndarray:
-        """(data − model) / σ for least squares (jitter included when free)."""
-        v = self.values(theta)
-        var = self.err**2 + np.exp(2 * v.get("ln_jit", -np.inf))
-        return (self.flux - self.model(theta)) / np.sqrt(var)
+    def solve_linear(self, v: dict):
+        """For the non-linear values in `v`: (astro, offset, design, variance, Cholesky factor
+        of the coefficients' precision, their best values).  The model is
+        offset + design @ coefficients; None when the design is degenerate."""
+        astro = self.astro(v)
+        cols = self.terms(v)
+        fixed = [n for n in cols if n not in self.linear]
+        offset = astro * sum((v.get(n, 1.0 if n == "c0" else 0.0) * cols[n] for n in fixed), 0.0)
+        design = astro[:, None] * np.stack([cols[n] for n in self.linear], axis=1)
+        var = self.variance(v)
+        xw = design / var[:, None]
+        try:
+            chol = np.linalg.cholesky(xw.T @ design)
+        except np.linalg.LinAlgError:
+            return None
+        beta = _cho_solve(chol, xw.T @ (self.flux - offset))
+        return astro, offset, design, var, chol, beta
+
+    def log_prob(self, theta_nl) -> float:
+        """Log posterior of the non-linear parameters (`self.nonlinear`, in order), the linear
+        coefficients integrated out: −½ χ²(β̂) − ½ Σ ln σ² − ln det L (L Lᵀ = XᵀWX)."""
+        v = {**self.fixed, **dict(zip(self.nonlinear, theta_nl, strict=True))}
+        if not self.in_bounds(v, self.nonlinear):
+            return -np.inf
+        if not self.linear:
+            var = self.variance(v)
+            r = self.flux - self.astro(v) * self.systematics(v)
+            return float(-0.5 * np.sum(r * r / var + np.log(var)))
+        solved = self.solve_linear(v)
+        if solved is None:
+            return -np.inf
+        _, offset, design, var, chol, beta = solved
+        r = self.flux - offset - design @ beta
+        return float(
+            -0.5 * np.sum(r * r / var + np.log(var)) - np.sum(np.log(np.diag(chol)))
+        )
+
+    def full_values(self, theta_nl, beta=None) -> dict[str, float]:
+        """All values: the non-linear ones given, the linear ones `beta` or their best values."""
+        v = {**self.fixed, **dict(zip(self.nonlinear, theta_nl, strict=True))}
+        if self.linear:
+            if beta is None:
+                solved = self.solve_linear(v)
+                beta = solved[-1] if solved is not None else np.zeros(len(self.linear))
+            v.update(zip(self.linear, beta, strict=True))
+        return v
+
+
+def is_linear(name: str) -> bool:
+    """Whether a parameter is a coefficient of the linear systematics."""
+    return name in ("c0", "c1", "c2", "A1", "A2") or name.startswith("d_")
+
+
+def _cho_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
+    from scipy.linalg import solve_triangular
+
+    return solve_triangular(chol.T, solve_triangular(chol, b, lower=True), lower=False)

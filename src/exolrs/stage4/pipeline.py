@@ -175,6 +175,7 @@ def run_stage4(
     from exolrs.io.spectra import read_spectra
     from exolrs.parallel import Executor
     from exolrs.stage4 import binning
+    from exolrs.stage4.allan import allan_slope
 
     p = Stage4Config.model_validate({**(params or Stage4Config()).model_dump(), **overrides})
     if p.planet.period is None:
@@ -235,6 +236,7 @@ def run_stage4(
         "acceptance_fraction": white.acceptance,
         "autocorr_time": white.autocorr,
         "steps_over_autocorr": float(white.n_steps / np.nanmax(list(white.autocorr.values()))),
+        "allan_slope": allan_slope(white.residuals),
         "n_points": len(t),
     }
     _write_json(white_info, result.white_fit)
