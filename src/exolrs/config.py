@@ -125,8 +125,10 @@ class Stage4Config(_Section):
     u2: float = Field(0.1, description="Fixed quadratic LD u2.")
     ld_table: Path | None = Field(None, description="Table with wavelength, u1, u2 columns.")
     spec_free_tau: bool = Field(False, description="Free ramp timescale per channel.")
-    n_steps_white: int = Field(3000, ge=100, description="emcee steps, white light curve.")
-    n_steps_spec: int = Field(1500, ge=100, description="emcee steps per channel.")
+    n_steps_white: int = Field(
+        10000, ge=100, description="emcee steps, white light curve (≈ 1 min at 1779 points)."
+    )
+    n_steps_spec: int = Field(3000, ge=100, description="emcee steps per channel.")
     seed: int = Field(0, description="Random seed of the samplers.")
 
 

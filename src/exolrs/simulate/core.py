@@ -354,6 +354,7 @@ def write_run_file(out: Path, cfg: SimConfig, refs: dict[str, Path]) -> Path:
         f"    period: {p.period_days}",
         f"    a: {round(p.a_rs, 1)}   # a/R* guess (a literature value for a real planet)",
         "    b: 0.4",
+        "  detrend: [x_shift, y_shift]   # trace position from Stage 3 (pointing jitter)",
         "stage1:",
         f"  miri_drop_groups: {min(12, max(cfg.ngroups // 4, 1))}",
         "  flag_up_ramp: false",

@@ -149,8 +149,6 @@ def _with_linear_draws(m: LightCurveModel, flat: np.ndarray, n_draws: int, rng) 
     """Posterior samples of every free parameter (columns in `m.free` order): a thinned
     set of the chain's non-linear samples, each with linear coefficients drawn from
     N(β̂, (XᵀWX)⁻¹) at that sample."""
-    from scipy.linalg import solve_triangular
-
     if not m.linear:
         return flat
     pick = flat[np.linspace(0, len(flat) - 1, min(n_draws, len(flat))).astype(int)]
@@ -164,7 +162,7 @@ def _with_linear_draws(m: LightCurveModel, flat: np.ndarray, n_draws: int, rng) 
             chol, beta_hat = solved[4], solved[5]
             # β = β̂ + L⁻ᵀ z has covariance (L Lᵀ)⁻¹
             z = rng.standard_normal(len(m.linear))
-            beta = beta_hat + solve_triangular(chol.T, z, lower=False)
+            beta = beta_hat + np.linalg.solve(chol.T, z)
         for n, x in zip(m.nonlinear, theta, strict=True):
             out[j, col[n]] = x
         for n, x in zip(m.linear, beta, strict=True):

