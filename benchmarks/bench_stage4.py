@@ -58,6 +58,8 @@ def main() -> None:
                 "white_rp_true": rp_true,
                 "residual_over_expected": white["residual_rms_ppm"] / white["expected_noise_ppm"],
                 "steps_over_autocorr": white["steps_over_autocorr"],
+                "allan_slope": white["allan_slope"],
+                "detrend": params.detrend,
             }
         )
     )
