@@ -222,3 +222,16 @@ def test_reference_files_carry_the_simulated_detector(tiny_sim):
     with dm.open(refs["emicorr"]) as emi:
         assert emi.frequencies.Hz390.frequency == pytest.approx(390.625)
         assert list(emi.subarray_cases.SLITLESSPRISM.freqs.FAST) == ["Hz390"]
+
+
+def test_dark_and_reset_references_carry_what_calwebb_detector1_reads(tiny_sim):
+    """NINTS/NGROUPS in the headers and one DQ plane per dark integration plane (the jwst
+    pipeline's reset and dark steps fail without them)."""
+    from astropy.io import fits
+
+    for reftype in ("dark", "reset"):
+        with fits.open(tiny_sim["refs"][reftype]) as h:
+            nints, ngroups = h["SCI"].data.shape[:2]
+            assert (h[0].header["NINTS"], h[0].header["NGROUPS"]) == (nints, ngroups)
+            if reftype == "dark":
+                assert h["DQ"].data.shape == (nints, 1, *h["SCI"].data.shape[2:])

@@ -58,6 +58,7 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
     Returns ``{reftype: path}`` for mask, saturation, linearity, dark, gain, readnoise,
     reset, flat, specwcs and emicorr.
     """
+    from astropy.io import fits
     from stdatamodels.jwst import datamodels as dm
 
     refdir = Path(refdir)
@@ -83,14 +84,16 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
 
     dark = arrays["dark"].astype(np.float32)
     model = dm.DarkMIRIModel(
-        data=dark, err=np.zeros_like(dark), dq=np.zeros((1, 1, *shape), np.uint32)
-    )
+        data=dark, err=np.zeros_like(dark), dq=np.zeros((dark.shape[0], 1, *shape), np.uint32)
+    )  # one DQ plane per integration plane, as stcal's dark subtraction indexes it
     _common_meta(model, "dark", "MIRI dark: first-integration and later-integration ramps")
     model.meta.exposure.ngroups = dark.shape[1]
     model.meta.exposure.nframes = 1
     model.meta.exposure.groupgap = 0
     model.meta.exposure.readpatt = "FASTR1"
     out["dark"] = _save(model, refdir, "dark")
+    # calwebb_detector1 reads NINTS from the dark's header (not in the DarkMIRIModel schema)
+    fits.setval(out["dark"], "NINTS", value=dark.shape[0], comment="integration planes")
 
     model = dm.GainModel(data=arrays["gain"].astype(np.float32))
     _common_meta(model, "gain", "Gain (e-/DN) of the simulated detector")
@@ -103,6 +106,7 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
     reset = arrays["reset"].astype(np.float32)
     model = dm.ResetModel(data=reset, err=np.zeros_like(reset), dq=np.zeros(shape, np.uint32))
     _common_meta(model, "reset", "Reset correction (zero, as the CRDS MIRI reset today)")
+    model.meta.exposure.nints, model.meta.exposure.ngroups = reset.shape[:2]
     out["reset"] = _save(model, refdir, "reset")
 
     flat = arrays["flat"].astype(np.float32)
