@@ -235,3 +235,21 @@ def test_dark_and_reset_references_carry_what_calwebb_detector1_reads(tiny_sim):
             assert (h[0].header["NINTS"], h[0].header["NGROUPS"]) == (nints, ngroups)
             if reftype == "dark":
                 assert h["DQ"].data.shape == (nints, 1, *h["SCI"].data.shape[2:])
+
+
+def test_segments_carry_the_asdf_extension_jwst_reads(tiny_sim):
+    import warnings
+
+    from astropy.io import fits
+
+    stdatamodels = pytest.importorskip("stdatamodels.jwst.datamodels")
+    path = tiny_sim["uncal"][0]
+    with fits.open(path) as h:
+        assert "ASDF" in h
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with stdatamodels.open(path) as model:
+            assert type(model).__name__ == "Level1bModel"
+            assert model.data.shape[0] == model.meta.exposure.integration_end - (
+                model.meta.exposure.integration_start - 1
+            )

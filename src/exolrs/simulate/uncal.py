@@ -67,7 +67,7 @@ def primary_header(
         "ORIGIN": ("exolrs", "simulated by exolrs.simulate"),
         "FILENAME": (f"{root}_uncal.fits", ""),
         "FILETYPE": ("uncalibrated", "type of data in the file"),
-        "DATAMODL": ("RampModel", "type of data model"),
+        "DATAMODL": ("Level1bModel", "type of data model (as MAST uncal products)"),
         "TELESCOP": ("JWST", "telescope used to acquire the data"),
         "CAL_VER": ("exolrs-sim", "calibration software version"),
         "PROGRAM": (cfg.program, "program number"),
@@ -197,7 +197,31 @@ class UncalSegmentWriter:
         fits.append(self.tmp, np.zeros((NROWS, NCOLS), np.uint32), _pixeldq_header())
         table = _int_times_table(self.times)
         fits.append(self.tmp, table.data, table.header)
+        asdf = _asdf_extension(self.header, table)
+        fits.append(self.tmp, asdf.data, asdf.header)
         os.replace(self.tmp, self.path)
+
+
+def _asdf_extension(header: fits.Header, int_times: fits.BinTableHDU) -> fits.BinTableHDU:
+    """The ASDF extension MAST files carry (the datamodel's tree, arrays by HDU name):
+    jwst ≥ 3.0 reads a file's model type from it.  Built from a stand-in with the segment's
+    header and a one-element SCI, so the multi-GB arrays are never loaded."""
+    import warnings
+
+    from stdatamodels import fits_support
+    from stdatamodels.jwst.datamodels import Level1bModel
+
+    stand_in = fits.HDUList(
+        [
+            fits.PrimaryHDU(header=header),
+            fits.ImageHDU(np.zeros((1, 1, 1, 1), np.uint16), name="SCI"),
+            int_times,
+        ]
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with Level1bModel(stand_in) as model:
+            return fits_support.to_fits(model._instance, model._schema)["ASDF"]
 
 
 def _pixeldq_header() -> fits.Header:
