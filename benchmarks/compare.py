@@ -310,6 +310,8 @@ def write_docs() -> Path:
         "detector1 rateints go through exolrs Stages 2–3, so that row isolates Stage 1.",
         "Machine: 2 cores, 24 GB.  Times are wall-clock seconds of one run; a time marked",
         "*extrapolated* was measured on a subset of integrations and scaled linearly.",
+        "exolrs' Stage 1 worker processes exit before Stage 2 starts, so its memory in use at",
+        "once is the larger of (main + workers) during Stage 1 and the main process in Stage 2.",
         "",
     ]
     for r in runs:
@@ -373,7 +375,9 @@ def write_docs() -> Path:
                 if n not in tools:
                     continue
                 acc = tools[n].get("accuracy")
-                cells.append(fmt.format(acc[key]) if acc else "not run at this size")
+                timed = tools[n].get("measured_on_nints", r["nints"])
+                missing = f"timed on {timed} ints only" if timed < r["nints"] else "—"
+                cells.append(fmt.format(acc[key]) if acc else missing)
             lines.append(f"| {title} | " + " | ".join(cells) + " |")
         fig = _spectra_figure(r)
         if fig:
@@ -406,7 +410,10 @@ def _spectra_figure(r: dict) -> Path | None:
         t = Table.read(p)
         w = np.asarray(t["wavelength"]) + offsets.get(name, 0.0)
         err = [1e6 * np.asarray(t["depth_err_low"]), 1e6 * np.asarray(t["depth_err_high"])]
-        ax.errorbar(w, 1e6 * np.asarray(t["depth"]), yerr=err, fmt="o", ms=3, label=name)
+        label = {"jwst": "jwst detector1 + exolrs 2–3", "exotedrf": "exoTEDRF 2.5.0"}.get(
+            name, name
+        )
+        ax.errorbar(w, 1e6 * np.asarray(t["depth"]), yerr=err, fmt="o", ms=3, label=label)
         if not truth_drawn and "truth_depth" in t.colnames:
             ax.plot(
                 t["wavelength"], 1e6 * np.asarray(t["truth_depth"]), "k-", lw=1, label="injected"
@@ -465,13 +472,17 @@ def _scaling_figure(runs: list[dict]) -> Path | None:
         a1.plot(
             [p[0] for p in pts if not p[4]], [p[3] for p in pts if not p[4]], style, label=label
         )
+    from matplotlib.ticker import NullFormatter
+
     for ax in (a0, a1):
         ax.set_xscale("log")
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.yaxis.set_minor_formatter(NullFormatter())
         ax.set_yscale("log")
         ax.set_xlabel("integrations × groups")
         ax.legend(fontsize=8)
     a0.set_ylabel("wall time (s); × = extrapolated")
-    a1.set_ylabel("peak RSS (MB, all processes)")
+    a1.set_ylabel("peak RSS (MB, sum of processes' peaks)")
     out = DOCS / "figures" / "benchmark_scaling.png"
     fig.tight_layout()
     fig.savefig(out, dpi=110)
