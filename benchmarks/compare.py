@@ -484,6 +484,7 @@ def _scaling_figure(runs: list[dict]) -> Path | None:
     a0.set_ylabel("wall time (s); × = extrapolated")
     a1.set_ylabel("peak RSS (MB, sum of processes' peaks)")
     out = DOCS / "figures" / "benchmark_scaling.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=110)
     plt.close(fig)

@@ -1,0 +1,66 @@
+"""The side-by-side benchmark's report (benchmarks/compare.py): tables, ratios and the
+labelling of extrapolated times, from result files alone."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture()
+def compare(tmp_path, monkeypatch):
+    spec = importlib.util.spec_from_file_location("compare", ROOT / "benchmarks" / "compare.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    monkeypatch.setattr(mod, "RESULTS", tmp_path / "results")
+    monkeypatch.setattr(mod, "DOCS", tmp_path / "docs")
+    (tmp_path / "results").mkdir()
+    (tmp_path / "docs").mkdir()
+    return mod
+
+
+def _run(label, nints, exolrs_s, peer_s, measured_on):
+    acc = {
+        "white_residual_over_expected": 1.0,
+        "white_rp_offset_sigma": 0.1,
+        "allan_slope": -0.5,
+        "chi2_nu": 1.0,
+        "mean_bias_sigma": 0.0,
+        "median_depth_sigma_ppm": 100.0,
+        "spectrum": "/nonexistent.ecsv",
+    }
+    exo = {"stage1": peer_s * 0.9, "stage2": peer_s * 0.05, "stage3": peer_s * 0.05}
+    tools = {
+        "exolrs": {
+            "seconds": {"stage1": exolrs_s * 0.9, "stage2": exolrs_s * 0.1, "stage3": 0.0},
+            "seconds_stages_1_3": exolrs_s,
+            "peak_rss_mb": {"main_MB": 500, "largest_worker_MB": 1000},
+            "workers": 2,
+            "accuracy": acc,
+        },
+        "exotedrf": {"seconds": exo, "measured_on_nints": measured_on, "peak_rss_mb": 9000},
+    }
+    if measured_on < nints:
+        tools["exotedrf"]["extrapolated_seconds"] = {
+            k: v * nints / measured_on for k, v in exo.items()
+        }
+    else:
+        tools["exotedrf"]["accuracy"] = acc
+    return {"date": "2026-01-01", "label": label, "nints": nints, "ngroups": 100, "tools": tools}
+
+
+def test_report_states_ratios_and_marks_extrapolations(compare):
+    for r in (_run("medium", 400, 40.0, 800.0, 400), _run("full", 1800, 150.0, 500.0, 250)):
+        (compare.RESULTS / f"2026-01-01-compare-{r['label']}.json").write_text(json.dumps(r))
+    text = compare.write_docs().read_text()
+    medium, full = text.split("## `full`")[0], text.split("## `full`")[1]
+    assert "20.0× (Stages 1–3)" in medium and "extrapolated" not in medium.split("|---")[1]
+    # 500 s on 250 of 1800 integrations → 3600 s, 24× the 150 s of exolrs, said to be scaled
+    assert "3,600 (extrapolated)" in full and "24.0× (extrapolated)" in full
+    assert "timed on 250 ints only" in full
+    assert (compare.DOCS / "figures" / "benchmark_scaling.png").exists()
