@@ -43,7 +43,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
         with make_executor("processes", args.workers) as ex:
-            run_stage1(files, out, params=params, references=refs, executor=ex)
+            products = run_stage1(files, out, params=params, references=refs, executor=ex)
         wall = time.perf_counter() - t0
     report = {
         "nints": exposure.nints,
@@ -52,7 +52,7 @@ def main() -> None:
         "chunk_ints": args.chunk,
         "wall_s": round(wall, 1),
         "ints_per_s": round(exposure.nints / wall, 2),
-        "step_cpu_s": {k: round(v, 1) for k, v in run_stage1.last_timings.items()},
+        "step_cpu_s": {k: round(v, 1) for k, v in products.step_seconds.items()},
         "peak_rss_main_MB": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
         "peak_rss_worker_MB": round(resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024),
     }

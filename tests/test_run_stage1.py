@@ -34,6 +34,10 @@ def test_one_rateints_per_segment_in_the_jwst_layout(reduced, tiny_sim):
     assert r.sci.shape == (24, 416, 72) and r.sci.dtype == np.float32
     assert len(r.int_times) == 24
     assert r.header["S_EXOLRS"] == "COMPLETE"
+    # what the run learned travels with the paths
+    assert {"ramp_fit", "jump", "dark"} <= set(paths.step_seconds)
+    assert paths.refset.paths["dark"] == tiny_sim["refs"]["dark"]
+    assert paths.refset.sources["dark"] == "override"
 
 
 def test_slopes_match_the_injected_rates(reduced):
@@ -102,6 +106,7 @@ def test_finished_products_are_reused_unless_forced(reduced, tiny_sim):
         tiny_sim["uncal"], paths[0].parent, params=PARAMS, references=tiny_sim["refs"]
     )
     assert again == paths and [p.stat().st_mtime_ns for p in paths] == before
+    assert again.refset is None and again.step_seconds == {}
 
 
 def test_missing_reference_is_a_clear_error(tiny_sim, tmp_path, monkeypatch):

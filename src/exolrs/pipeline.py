@@ -97,20 +97,19 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
                 force_redo=force_redo,
                 progress=(lambda d, n: progress("Stage 1", d, n)) if progress else None,
             )
-        from exolrs.io.segments import discover_segments
+        refset = paths.refset
+        if refset is None:  # products reused: say which references they would use now
+            from exolrs.io.segments import discover_segments
 
-        header = discover_segments(cfg.input).header
-        refset = resolve_stage1_refs(header, cfg.references, cfg.crds_path)
+            header = discover_segments(cfg.input).header
+            refset = resolve_stage1_refs(header, cfg.references, cfg.crds_path)
         record["stages"]["1"] = {
             "products": [str(p) for p in paths],
             "wall_s": round(time.perf_counter() - t0, 2),
-            "step_cpu_s": {
-                k: round(v, 2) for k, v in getattr(run_stage1, "last_timings", {}).items()
-            },
+            "step_cpu_s": {k: round(v, 2) for k, v in paths.step_seconds.items()},
             "references": {k: str(v) for k, v in refset.paths.items()},
             "reference_sources": refset.sources,
         }
-        run_stage1.last_timings = {}
     if 2 in stages:
         from exolrs.stage2.pipeline import run_stage2
 

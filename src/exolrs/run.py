@@ -342,6 +342,17 @@ def _read_hot_pixel_map(path: str, mtime: int | None) -> np.ndarray:
     return read_hot_pixel_map(path)
 
 
+class Stage1Products(list):
+    """The rateints paths (a list, in segment order) with what the run learned: the step
+    times summed over chunks and the resolved references (`refset`, None when finished
+    products were reused)."""
+
+    def __init__(self, paths, step_seconds: dict | None = None, refset=None):
+        super().__init__(paths)
+        self.step_seconds = step_seconds or {}
+        self.refset = refset
+
+
 def run_stage1(
     files,
     output_dir: str | Path,
@@ -354,7 +365,7 @@ def run_stage1(
     progress: ProgressFn | bool | None = None,
     force_redo: bool = False,
     **overrides,
-) -> list[Path]:
+) -> Stage1Products:
     """Stream uncal segments through every Stage 1 step; write one rateints per segment.
 
     Parameters
@@ -370,7 +381,8 @@ def run_stage1(
     progress : callback ``progress(done_integrations, total)``, or True for a progress bar.
     force_redo : recompute even when every rateints file already exists.
 
-    Returns the rateints paths, in segment order.
+    Returns the rateints paths, in segment order (a `Stage1Products` list that also carries
+    the step times and the references used).
     """
     from exolrs.io.products import product_name
     from exolrs.io.segments import discover_segments
@@ -385,7 +397,7 @@ def run_stage1(
     targets = [product_name(p, "rateints", out) for p in exposure.paths]
     if not force_redo and all(t.exists() for t in targets):
         log.info("Stage 1 products exist; reusing them (force_redo=True recomputes)")
-        return targets
+        return Stage1Products(targets)
     if params.miri_drop_groups > exposure.ngroups - 3:
         raise ExolrsError(
             f"miri_drop_groups = {params.miri_drop_groups} leaves fewer than 2 usable groups of "
@@ -412,17 +424,18 @@ def run_stage1(
         task_id = bar.add_task("Stage 1", total=exposure.nints)
         progress = lambda done, total: bar.update(task_id, completed=done)  # noqa: E731
     try:
-        targets = _stream(exposure, tasks, executor, targets, params, refset, progress)
+        totals = _stream(exposure, tasks, executor, targets, params, refset, progress)
     finally:
         if bar is not None:
             bar.stop()
         if own_executor:
             executor.close()
-    return targets
+    return Stage1Products(targets, totals, refset)
 
 
-def _stream(exposure, tasks, executor, targets, params, refset, progress) -> list[Path]:
-    """Run the chunk tasks and write each segment's rateints as soon as it is complete."""
+def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dict:
+    """Run the chunk tasks and write each segment's rateints as soon as it is complete;
+    returns the step times summed over chunks."""
     from exolrs.io.products import IntegrationsWriter
 
     totals: dict[str, float] = {}
@@ -456,8 +469,7 @@ def _stream(exposure, tasks, executor, targets, params, refset, progress) -> lis
         if progress:
             progress(done, exposure.nints)
     log.info("Stage 1 step times (s, summed over chunks): %s", totals)
-    run_stage1.last_timings = totals
-    return targets
+    return totals
 
 
 def _provenance(params: Stage1Config, refset) -> dict:
