@@ -197,6 +197,6 @@ def test_linear_coefficients_are_integrated_out_exactly():
     assert d_marg == pytest.approx(brute(0.146) - brute(0.144), abs=1e-3)
     fit = fit_light_curve(m, {"rp": 0.14}, n_steps=600, seed=2)
     solved = m.solve_linear({**fixed, "rp": fit.best["rp"]})
-    sd = 1.0 / solved[4][0, 0]
+    sd = 1.0 / solved.chol[0, 0]
     assert 0.5 * (fit.high["c0"] - fit.low["c0"]) == pytest.approx(sd, rel=0.15)
     assert fit.autocorr.keys() == {"rp"}

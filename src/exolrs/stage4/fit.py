@@ -58,9 +58,8 @@ def least_squares_start(m: LightCurveModel, start: dict[str, float]) -> np.ndarr
 
     def resid(x):
         full.update(zip(names, x, strict=True))
-        v = m.full_values([full[n] for n in m.nonlinear])
-        r = (m.flux - m.astro(v) * m.systematics(v)) / np.sqrt(m.variance(v))
-        return np.nan_to_num(r, nan=1e6)
+        v, model = m.best_fit([full[n] for n in m.nonlinear])
+        return np.nan_to_num((m.flux - model) / np.sqrt(m.variance(v)), nan=1e6)
 
     if names:
         with warnings.catch_warnings():
@@ -68,8 +67,8 @@ def least_squares_start(m: LightCurveModel, start: dict[str, float]) -> np.ndarr
             sol = least_squares(resid, x0, bounds=(lo, hi), x_scale="jac", method="trf")
         full.update(zip(names, sol.x, strict=True))
     if "ln_jit" in m.nonlinear:
-        v = m.full_values([full[n] for n in m.nonlinear])
-        r = m.flux - m.astro(v) * m.systematics(v)
+        _, model = m.best_fit([full[n] for n in m.nonlinear])
+        r = m.flux - model
         excess = np.var(r) - np.mean(m.err**2)
         full["ln_jit"] = 0.5 * np.log(max(excess, 1e-4 * np.mean(m.err**2)))
         lo_j, hi_j = m.bounds["ln_jit"]
@@ -125,11 +124,8 @@ def fit_light_curve(
     samples = _with_linear_draws(m, flat, n_draws, rng)
     q16, q50, q84 = np.percentile(samples, [16, 50, 84], axis=0)
     # the best model: median non-linear values, coefficients at their conditional optimum
-    med_nl = np.median(flat, axis=0)
-    best_v = m.full_values(med_nl)
-    medians = dict(zip(m.free, q50, strict=True))
-    best = {**m.fixed, **medians}
-    model = m.astro(best_v) * m.systematics(best_v)
+    best_v, model = m.best_fit(np.median(flat, axis=0))
+    best = {**m.fixed, **dict(zip(m.free, q50, strict=True))}
     return FitResult(
         names=list(m.free),
         best={k: float(v) for k, v in best.items()},
@@ -156,13 +152,12 @@ def _with_linear_draws(m: LightCurveModel, flat: np.ndarray, n_draws: int, rng) 
     col = {n: i for i, n in enumerate(m.free)}
     for j, theta in enumerate(pick):
         v = {**m.fixed, **dict(zip(m.nonlinear, theta, strict=True))}
-        solved = m.solve_linear(v)
+        sol = m.solve_linear(v)
         beta = np.full(len(m.linear), np.nan)
-        if solved is not None:
-            chol, beta_hat = solved[4], solved[5]
+        if sol is not None:
             # β = β̂ + L⁻ᵀ z has covariance (L Lᵀ)⁻¹
             z = rng.standard_normal(len(m.linear))
-            beta = beta_hat + np.linalg.solve(chol.T, z)
+            beta = sol.beta + np.linalg.solve(sol.chol.T, z)
         for n, x in zip(m.nonlinear, theta, strict=True):
             out[j, col[n]] = x
         for n, x in zip(m.linear, beta, strict=True):

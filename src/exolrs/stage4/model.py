@@ -18,13 +18,22 @@ white light curve that takes the sampled dimension from 11 to 7; for a channel f
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 import numpy as np
 
 from exolrs.stage4.limb_darkening import q_to_u
 
-ORBIT = ("t0", "a", "b", "rp")
-LD = ("q1", "q2")
+
+class LinearSolution(NamedTuple):
+    """The linear coefficients at fixed non-linear values: the model is
+    offset + design @ beta, and chol is the Cholesky factor of their precision XᵀWX."""
+
+    offset: np.ndarray
+    design: np.ndarray
+    var: np.ndarray
+    chol: np.ndarray
+    beta: np.ndarray
 
 
 @dataclass
@@ -83,11 +92,14 @@ class LightCurveModel:
         return cols
 
     def systematics(self, v: dict) -> np.ndarray:
-        return sum(v.get(n, 1.0 if n == "c0" else 0.0) * col for n, col in self.terms(v).items())
+        return sum(_coefficient(v, n) * col for n, col in self.terms(v).items())
+
+    def predict(self, v: dict) -> np.ndarray:
+        """Model flux for a full set of values."""
+        return self.astro(v) * self.systematics(v)
 
     def model(self, theta) -> np.ndarray:
-        v = self.values(theta)
-        return self.astro(v) * self.systematics(v)
+        return self.predict(self.values(theta))
 
     def in_bounds(self, v: dict, names) -> bool:
         for name in names:
@@ -99,16 +111,16 @@ class LightCurveModel:
     def variance(self, v: dict) -> np.ndarray:
         return self.err**2 + np.exp(2 * v.get("ln_jit", -np.inf))
 
-    def solve_linear(self, v: dict):
-        """For the non-linear values in `v`: (astro, offset, design, variance, Cholesky factor
-        of the coefficients' precision, their best values).  The model is
-        offset + design @ coefficients; None when the design is degenerate."""
+    def solve_linear(self, v: dict) -> LinearSolution | None:
+        """The best linear coefficients for the non-linear values in `v`, with what the
+        marginal likelihood and the coefficient draws need; None when the design is
+        degenerate."""
         astro = self.astro(v)
         cols = self.terms(v)
         offset = np.zeros_like(astro)
         for n, col in cols.items():
             if n not in self.linear:
-                offset += v.get(n, 1.0 if n == "c0" else 0.0) * col
+                offset += _coefficient(v, n) * col
         offset *= astro
         design = np.empty((astro.size, len(self.linear)))
         for j, n in enumerate(self.linear):
@@ -122,7 +134,7 @@ class LightCurveModel:
             return None
         # numpy's small solves: ~5× less overhead per call than scipy's triangular ones
         beta = np.linalg.solve(precision, xw.T @ (self.flux - offset))
-        return astro, offset, design, var, chol, beta
+        return LinearSolution(offset, design, var, chol, beta)
 
     def log_prob(self, theta_nl) -> float:
         """Log posterior of the non-linear parameters (`self.nonlinear`, in order), the linear
@@ -132,26 +144,33 @@ class LightCurveModel:
             return -np.inf
         if not self.linear:
             var = self.variance(v)
-            r = self.flux - self.astro(v) * self.systematics(v)
+            r = self.flux - self.predict(v)
             return float(-0.5 * np.sum(r * r / var + np.log(var)))
-        solved = self.solve_linear(v)
-        if solved is None:
+        sol = self.solve_linear(v)
+        if sol is None:
             return -np.inf
-        _, offset, design, var, chol, beta = solved
-        r = self.flux - offset - design @ beta
+        r = self.flux - sol.offset - sol.design @ sol.beta
         return float(
-            -0.5 * np.sum(r * r / var + np.log(var)) - np.sum(np.log(np.diag(chol)))
+            -0.5 * np.sum(r * r / sol.var + np.log(sol.var)) - np.sum(np.log(np.diag(sol.chol)))
         )
 
-    def full_values(self, theta_nl, beta=None) -> dict[str, float]:
-        """All values: the non-linear ones given, the linear ones `beta` or their best values."""
+    def best_fit(self, theta_nl) -> tuple[dict[str, float], np.ndarray]:
+        """All values (the non-linear ones given, the linear ones at their best) and the model
+        flux they give, from one transit evaluation."""
         v = {**self.fixed, **dict(zip(self.nonlinear, theta_nl, strict=True))}
-        if self.linear:
-            if beta is None:
-                solved = self.solve_linear(v)
-                beta = solved[-1] if solved is not None else np.zeros(len(self.linear))
-            v.update(zip(self.linear, beta, strict=True))
-        return v
+        if not self.linear:
+            return v, self.predict(v)
+        sol = self.solve_linear(v)
+        if sol is None:  # degenerate design: coefficients at zero
+            v.update(dict.fromkeys(self.linear, 0.0))
+            return v, self.predict(v)
+        v.update(zip(self.linear, sol.beta, strict=True))
+        return v, sol.offset + sol.design @ sol.beta
+
+
+def _coefficient(v: dict, name: str) -> float:
+    """A systematics coefficient's value, or its neutral default (c0 = 1, others 0)."""
+    return v.get(name, 1.0 if name == "c0" else 0.0)
 
 
 def is_linear(name: str) -> bool:
