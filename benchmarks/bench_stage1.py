@@ -20,7 +20,7 @@ from pathlib import Path
 from exolrs.config import Stage1Config
 from exolrs.io import discover_segments
 from exolrs.parallel import make_executor
-from exolrs.run import run_stage1
+from exolrs.stage1.engine import run_stage1
 
 
 def main() -> None:

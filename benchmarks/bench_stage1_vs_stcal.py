@@ -23,8 +23,8 @@ import numpy as np
 
 from exolrs.config import Stage1Config
 from exolrs.io import discover_segments, read_integrations, read_pixeldq
-from exolrs.run import load_stage1_refs, resolve_stage1_refs
 from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, saturation
+from exolrs.stage1.references import load_stage1_refs, resolve_stage1_refs
 
 
 def _timed(fn, *args, **kwargs):

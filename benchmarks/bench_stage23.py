@@ -14,8 +14,8 @@ import tempfile
 import time
 from pathlib import Path
 
-from exolrs.stage2.pipeline import run_stage2
-from exolrs.stage3.pipeline import run_stage3
+from exolrs.stage2.engine import run_stage2
+from exolrs.stage3.engine import run_stage3
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ import numpy as np
 
 from exolrs.config import Stage4Config
 from exolrs.parallel import ProcessExecutor
-from exolrs.stage4.pipeline import run_stage4
+from exolrs.stage4.engine import run_stage4
 
 
 def main() -> None:

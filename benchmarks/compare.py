@@ -137,8 +137,8 @@ def run_jwst(
 def _exolrs_stages23(rateints: list[Path], out: Path, simdir: Path, params: dict) -> str:
     """exolrs Stages 2-3 (the run file's parameters) on another tool's rateints."""
     from exolrs.config import RunConfig
-    from exolrs.stage2.pipeline import run_stage2
-    from exolrs.stage3.pipeline import run_stage3
+    from exolrs.stage2.engine import run_stage2
+    from exolrs.stage3.engine import run_stage3
 
     cfg = RunConfig.model_validate(params)
     refs = {k: simdir / v for k, v in params["references"].items()}
@@ -170,8 +170,8 @@ def fit_spectra(spectra: str, out: Path, simdir: Path, workers: int) -> dict:
     from exolrs.config import Stage4Config
     from exolrs.io.spectra import read_spectra, write_spectra
     from exolrs.parallel import ProcessExecutor
-    from exolrs.stage3.pipeline import align_spectra
-    from exolrs.stage4.pipeline import run_stage4
+    from exolrs.stage3.engine import align_spectra
+    from exolrs.stage4.engine import run_stage4
 
     truth = json.loads((simdir / "truth.json").read_text())
     spec = read_spectra(spectra)

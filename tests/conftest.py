@@ -31,7 +31,7 @@ def small_sim(tmp_path_factory):
 def small_stage1(small_sim, tmp_path_factory):
     """Stage 1 rateints of `small_sim` (the seed tutorial's parameters, 10 dropped groups)."""
     from exolrs.config import Stage1Config
-    from exolrs.run import run_stage1
+    from exolrs.stage1.engine import run_stage1
 
     params = Stage1Config(miri_drop_groups=10, time_rejection_threshold=7, chunk_ints=16)
     return run_stage1(
@@ -46,8 +46,8 @@ def small_stage1(small_sim, tmp_path_factory):
 @pytest.fixture(scope="session")
 def small_stage23(small_sim, small_stage1, tmp_path_factory):
     """Stages 2 and 3 (box and optimal) of `small_sim`."""
-    from exolrs.stage2.pipeline import run_stage2
-    from exolrs.stage3.pipeline import run_stage3
+    from exolrs.stage2.engine import run_stage2
+    from exolrs.stage3.engine import run_stage3
 
     out = tmp_path_factory.mktemp("small_s23")
     s2 = run_stage2(small_stage1, out / "Stage2", target="W", references=small_sim["refs"])

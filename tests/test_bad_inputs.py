@@ -149,7 +149,7 @@ def test_disk_full_keeps_earlier_products(tiny_sim, tmp_path, monkeypatch):
 
 
 def test_interrupted_run_resumes(tiny_sim, tmp_path, monkeypatch):
-    import exolrs.run as engine
+    import exolrs.stage1.engine as engine
 
     cfg = run_file(tiny_sim, tmp_path, "  chunk_ints: 5\n")
     real = engine._run_task

@@ -10,7 +10,7 @@ import numpy as np
 from exolrs.config import Stage1Config
 from exolrs.io import read_integrations_product
 from exolrs.parallel import DaskExecutor
-from exolrs.run import run_stage1
+from exolrs.stage1.engine import run_stage1
 
 
 def die_once(item):

@@ -12,9 +12,9 @@ from exolrs.dq import DO_NOT_USE, JUMP_DET
 from exolrs.errors import ExolrsError
 from exolrs.io import read_integrations_product
 from exolrs.parallel import ProcessExecutor
-from exolrs.run import run_stage1
 from exolrs.simulate.config import preset
 from exolrs.simulate.core import _Model
+from exolrs.stage1.engine import run_stage1
 
 PARAMS = Stage1Config(miri_drop_groups=2, time_rejection_threshold=7, chunk_ints=7)
 

@@ -9,9 +9,10 @@ import pytest
 from astropy.table import Table
 
 from exolrs.config import Stage4Config
+from exolrs.io.tables import SPECTRUM_COLUMNS
 from exolrs.parallel import ProcessExecutor
-from exolrs.stage4.allan import allan_slope
-from exolrs.stage4.pipeline import SPECTRUM_COLUMNS, run_stage4
+from exolrs.stage4.engine import run_stage4
+from exolrs.stats.allan import allan_slope
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,8 @@
 """exoTEDRF 2.5.0 side of the exolrs-vs-exoTEDRF benchmark; see README_exotedrf.md beside this file.
 
+Runs in its OWN environment (exoTEDRF's venv), not in exolrs's: it imports nothing from exolrs
+and stays outside the package on purpose.
+
     /tmp/exovenv/bin/python exotedrf_side.py SIMDIR OUTDIR [--max-ints N] [--stages 1,2,3]
 
 Runs exoTEDRF's MIRI/LRS Stage 1 -> 2 -> 3 (run_stage1 / run_stage2 / run_stage3, the functions

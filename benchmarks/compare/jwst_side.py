@@ -1,5 +1,8 @@
 """jwst side of the exolrs-vs-jwst Stage 1 benchmark: calwebb_detector1, offline, on a simulation.
 
+Runs as its own process (jwst's pipeline, CRDS switched off before jwst is imported), apart
+from the package on purpose; it uses exolrs only to read products back for the comparison.
+
     python jwst_side.py SIMDIR OUTDIR [--max-ints N] [--segments K] [--cores 1|all]
 
 Runs jwst's ``Detector1Pipeline`` in-process on every ``SIMDIR/uncal/*_uncal.fits`` segment

@@ -1,4 +1,8 @@
-"""Timing of Stage 2 kernels on one segment; see README.md beside this file."""
+"""Timing of Stage 2 kernels on one segment; see README.md beside this file.
+
+Runs in exoTEDRF's own environment, not exolrs's: it imports nothing from exolrs and stays
+outside the package on purpose.
+"""
 
 import json
 import time

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import platform
 import resource
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
 from exolrs.io.products import ensure_writable_dir
+from exolrs.io.tables import write_json
 
 AVAILABLE_STAGES = (1, 2, 3, 4)
 
@@ -71,7 +71,8 @@ def run_pipeline(
 
 def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
     from exolrs.parallel import make_executor
-    from exolrs.run import resolve_stage1_refs, run_stage1
+    from exolrs.stage1.engine import run_stage1
+    from exolrs.stage1.references import resolve_stage1_refs
 
     log = logging.getLogger("exolrs.pipeline")
     log.info("run of %s, stages %s, output %s", cfg.target, list(stages), out)
@@ -111,7 +112,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             "reference_sources": refset.sources,
         }
     if 2 in stages:
-        from exolrs.stage2.pipeline import run_stage2
+        from exolrs.stage2.engine import run_stage2
 
         t0 = time.perf_counter()
         rateints = sorted((out / "Stage1").glob("*_rateints.fits"))
@@ -136,7 +137,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             "figures": [str(f) for f in r2.figures],
         }
     if 3 in stages:
-        from exolrs.stage3.pipeline import run_stage3
+        from exolrs.stage3.engine import run_stage3
 
         t0 = time.perf_counter()
         calints = sorted((out / "Stage2").glob("*_calints.fits"))
@@ -158,7 +159,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             "figures": [str(f) for f in r3.figures],
         }
     if 4 in stages:
-        from exolrs.stage4.pipeline import run_stage4
+        from exolrs.stage4.engine import run_stage4
 
         t0 = time.perf_counter()
         spectra = out / "Stage3" / f"{cfg.target}_{cfg.stage3.extract_method}_spectra_fullres.fits"
@@ -188,8 +189,5 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         }
     record["peak_rss"] = _peak_rss_mb()
     record["finished"] = time.strftime("%Y-%m-%dT%H:%M:%S")
-    path = out / "run.json"
-    tmp = path.with_name(".run.json.part")
-    tmp.write_text(json.dumps(record, indent=1))
-    os.replace(tmp, path)
+    write_json(record, out / "run.json")
     return record

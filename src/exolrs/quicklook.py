@@ -55,7 +55,7 @@ def quicklook(files, output: str | Path, progress=None) -> tuple[Path, Path]:
     """Write `<output>.png` and `<output>.ecsv` with the raw white light curve."""
     from astropy.table import Table
 
-    from exolrs.plots.stage1 import _figure, _save
+    from exolrs.plots.figure import new_figure, save_figure
 
     t, f = raw_white_light_curve(files, progress=progress)
     out = Path(output).with_suffix("")
@@ -65,9 +65,9 @@ def quicklook(files, output: str | Path, progress=None) -> tuple[Path, Path]:
     tmp = ecsv.with_name(f".{ecsv.name}.part")
     table.write(tmp, format="ascii.ecsv", overwrite=True)
     tmp.replace(ecsv)
-    plt, fig, ax = _figure(figsize=(7, 3.5))
+    plt, fig, ax = new_figure(figsize=(7, 3.5))
     ax.plot((t - t[0]) * 24, f, ".", ms=2, color="k")
     ax.set_xlabel("hours since the first integration")
     ax.set_ylabel("raw white flux (normalised)")
     ax.set_title("quick look: raw ramps, no calibration")
-    return _save(plt, fig, out.with_suffix(".png")), ecsv
+    return save_figure(plt, fig, out.with_suffix(".png")), ecsv

@@ -98,7 +98,7 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
         from astropy.table import Table
 
         t = Table.read(spec_path)
-        from exolrs.stage4.pipeline import SPECTRUM_COLUMNS
+        from exolrs.io.tables import SPECTRUM_COLUMNS
 
         cols = [c for c in SPECTRUM_COLUMNS if c in t.colnames]
         rows = [{c: float(r[c]) for c in cols} for r in t]

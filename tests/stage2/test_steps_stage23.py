@@ -13,7 +13,7 @@ from exolrs.io.spectra import read_spectra
 @pytest.fixture(scope="module")
 def stage1_products(tiny_sim, tmp_path_factory):
     from exolrs.config import Stage1Config
-    from exolrs.run import run_stage1
+    from exolrs.stage1.engine import run_stage1
 
     return run_stage1(
         tiny_sim["uncal"],

@@ -74,9 +74,9 @@ def test_align_step_on_a_spectra_object(tmp_path):
 def test_stage3_align_modes(tmp_path, tiny_sim):
     from exolrs.config import Stage1Config
     from exolrs.io.spectra import read_spectra
-    from exolrs.run import run_stage1
-    from exolrs.stage2.pipeline import run_stage2
-    from exolrs.stage3.pipeline import run_stage3
+    from exolrs.stage1.engine import run_stage1
+    from exolrs.stage2.engine import run_stage2
+    from exolrs.stage3.engine import run_stage3
 
     rate = run_stage1(
         tiny_sim["uncal"],

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from exolrs.stage4 import binning
-from exolrs.stage4.allan import allan_slope
 from exolrs.stage4.fit import fit_light_curve
 from exolrs.stage4.limb_darkening import q_to_u, u_to_q
 from exolrs.stage4.model import LightCurveModel
-from exolrs.stage4.pipeline import BOUNDS
+from exolrs.stage4.parameters import BOUNDS
+from exolrs.stats.allan import allan_slope
 
 
 def test_kipping_round_trip():
@@ -136,7 +136,7 @@ def test_detrending_vectors_from_the_spectra_and_a_table(tmp_path):
 
     from exolrs.errors import ExolrsError
     from exolrs.io.spectra import Spectra, write_spectra
-    from exolrs.stage4.pipeline import run_stage4
+    from exolrs.stage4.engine import run_stage4
 
     rng = np.random.default_rng(3)
     t = np.linspace(0.0, 0.2, 400)

@@ -29,6 +29,11 @@ def product_name(path: str | os.PathLike, suffix: str, outdir: str | os.PathLike
     return Path(outdir) / f"{root}_{suffix}.fits"
 
 
+def root_name(path: str | os.PathLike) -> str:
+    """``<root>`` of a step product named ``<root>_<suffix>.fits``."""
+    return Path(path).name.rsplit("_", 1)[0]
+
+
 def ensure_writable_dir(path: str | os.PathLike, hint: str = "") -> Path:
     """Create `path` if needed and check a file can be written in it, or raise a clear error."""
     path = Path(path)

@@ -12,28 +12,12 @@ from pathlib import Path
 import numpy as np
 
 from exolrs.dq import DO_NOT_USE, JUMP_DET, SATURATED
-
-
-def _figure(*args, **kwargs):
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt, *plt.subplots(*args, **kwargs)
-
-
-def _save(plt, fig, path) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=110, bbox_inches="tight")
-    plt.close(fig)
-    return path
+from exolrs.plots.figure import new_figure, save_figure
 
 
 def plot_dq_map(pixeldq: np.ndarray, groupdq: np.ndarray, path) -> Path:
     """Static bad pixels, and the first saturated group of each pixel (first integration)."""
-    plt, fig, (a0, a1) = _figure(1, 2, figsize=(6, 6), sharey=True)
+    plt, fig, (a0, a1) = new_figure(1, 2, figsize=(6, 6), sharey=True)
     a0.imshow((pixeldq & DO_NOT_USE) > 0, origin="lower", cmap="Greys", aspect="auto")
     a0.set_title(f"DO_NOT_USE pixels ({int(((pixeldq & DO_NOT_USE) > 0).sum())})")
     sat = (groupdq[0] & SATURATED) > 0
@@ -44,7 +28,7 @@ def plot_dq_map(pixeldq: np.ndarray, groupdq: np.ndarray, path) -> Path:
     a0.set_ylabel("row")
     for a in (a0, a1):
         a.set_xlabel("column")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_group_differences(data: np.ndarray, groupdq: np.ndarray, path, title: str) -> Path:
@@ -55,7 +39,7 @@ def plot_group_differences(data: np.ndarray, groupdq: np.ndarray, path, title: s
     level = np.nanmedian(diffs, axis=(0, 1))
     bright = level >= np.nanpercentile(level, 99)
     faint = level <= np.nanpercentile(level, 50)
-    plt, fig, ax = _figure(figsize=(6, 4))
+    plt, fig, ax = new_figure(figsize=(6, 4))
     groups = np.arange(1, data.shape[1])
     for mask, label in ((bright, "trace (top 1 %)"), (faint, "background (bottom 50 %)")):
         curve = np.nanmedian(diffs[..., mask], axis=(0, 2))
@@ -72,7 +56,7 @@ def plot_group_differences(data: np.ndarray, groupdq: np.ndarray, path, title: s
     ax.set_ylabel("median difference / its median")
     ax.set_title(title)
     ax.legend()
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_jumps(groupdq: np.ndarray, path, nframes: int = 9) -> Path:
@@ -80,7 +64,7 @@ def plot_jumps(groupdq: np.ndarray, path, nframes: int = 9) -> Path:
     n = groupdq.shape[0]
     picks = np.unique(np.linspace(0, n - 1, min(nframes, n)).astype(int))
     side = int(np.ceil(np.sqrt(len(picks))))
-    plt, fig, axes = _figure(side, side, figsize=(2.2 * side, 4 * side), squeeze=False)
+    plt, fig, axes = new_figure(side, side, figsize=(2.2 * side, 4 * side), squeeze=False)
     for ax in axes.ravel():
         ax.set_axis_off()
     for ax, i in zip(axes.ravel(), picks, strict=False):
@@ -88,12 +72,12 @@ def plot_jumps(groupdq: np.ndarray, path, nframes: int = 9) -> Path:
         ax.imshow(hits, origin="lower", cmap="Reds", aspect="auto")
         ax.set_title(f"int {i}: {int(hits.sum())}", fontsize=8)
     fig.suptitle("pixels with a detected jump")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_slope(slope: np.ndarray, err: np.ndarray, path) -> Path:
     """Median slope image and median error image over integrations."""
-    plt, fig, (a0, a1) = _figure(1, 2, figsize=(6, 6), sharey=True)
+    plt, fig, (a0, a1) = new_figure(1, 2, figsize=(6, 6), sharey=True)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # pixels NaN in every integration
         med = np.nanmedian(slope, axis=0)
@@ -105,4 +89,4 @@ def plot_slope(slope: np.ndarray, err: np.ndarray, path) -> Path:
     im1 = a1.imshow(e, origin="lower", aspect="auto", vmax=np.nanpercentile(e, 99.5))
     fig.colorbar(im1, ax=a1, label="DN/s")
     a1.set_title("median error")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)

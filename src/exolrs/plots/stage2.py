@@ -6,13 +6,13 @@ from pathlib import Path
 
 import numpy as np
 
-from exolrs.plots.stage1 import _figure, _save
+from exolrs.plots.figure import new_figure, save_figure
 
 
 def plot_pca(result, path, n_show: int = 6) -> Path:
     """Eigen-images (left) and their time series (right) of the first `n_show` components."""
     k = min(n_show, len(result.timeseries))
-    plt, fig, axes = _figure(
+    plt, fig, axes = new_figure(
         k, 2, figsize=(8, 1.8 * k), squeeze=False, gridspec_kw={"width_ratios": [1, 4]}
     )
     for j in range(k):
@@ -24,4 +24,4 @@ def plot_pca(result, path, n_show: int = 6) -> Path:
         axes[j, 1].set_ylabel(f"PC{j + 1}\n{100 * result.variance_fraction[j]:.2g} %")
     axes[-1, 1].set_xlabel("integration")
     fig.suptitle("principal components of the integration cube")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from exolrs.plots.stage1 import _figure, _save
+from exolrs.plots.figure import new_figure, save_figure
 
 
 def plot_2d_lightcurve(wave: np.ndarray, flux: np.ndarray, path, baseline=None) -> Path:
@@ -15,7 +15,7 @@ def plot_2d_lightcurve(wave: np.ndarray, flux: np.ndarray, path, baseline=None) 
     ref = np.nanmedian(flux if baseline is None else flux[baseline], axis=0)
     norm = flux / np.where(ref != 0, ref, np.nan)
     lo, hi = np.nanpercentile(norm, [2, 98])
-    plt, fig, ax = _figure(figsize=(7, 4))
+    plt, fig, ax = new_figure(figsize=(7, 4))
     im = ax.imshow(
         norm.T,
         origin="lower",
@@ -28,7 +28,7 @@ def plot_2d_lightcurve(wave: np.ndarray, flux: np.ndarray, path, baseline=None) 
     fig.colorbar(im, ax=ax, label="normalised flux")
     ax.set_xlabel("integration")
     ax.set_ylabel("wavelength (µm)")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_drift(spec, path) -> Path:
@@ -39,7 +39,7 @@ def plot_drift(spec, path) -> Path:
         (spec.x_shift, "x shift (px)"),
     ]
     series = [(v, label) for v, label in series if v is not None]
-    plt, fig, axes = _figure(
+    plt, fig, axes = new_figure(
         len(series), 1, figsize=(7, 1.8 * len(series)), sharex=True, squeeze=False
     )
     hours = (spec.time - spec.time[0]) * 24
@@ -47,4 +47,4 @@ def plot_drift(spec, path) -> Path:
         ax.plot(hours, v, ".", ms=2, color="k")
         ax.set_ylabel(label)
     axes[-1, 0].set_xlabel("hours since the first integration")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)

@@ -7,12 +7,12 @@ from pathlib import Path
 
 import numpy as np
 
-from exolrs.plots.stage1 import _figure, _save
-from exolrs.stage4.allan import allan, allan_slope
+from exolrs.plots.figure import new_figure, save_figure
+from exolrs.stats.allan import allan, allan_slope
 
 
 def plot_white(t, flux, fit, path) -> Path:
-    plt, fig, (a0, a1) = _figure(
+    plt, fig, (a0, a1) = new_figure(
         2, 1, figsize=(7, 5), sharex=True, gridspec_kw={"height_ratios": [3, 1]}
     )
     hours = (t - fit.best["t0"]) * 24
@@ -29,23 +29,23 @@ def plot_white(t, flux, fit, path) -> Path:
         f"white light: depth {1e6 * d:.0f} ± {1e6 * 0.5 * (lo + hi):.0f} ppm, "
         f"rms {1e6 * np.std(fit.residuals):.0f} ppm"
     )
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_allan(residuals, path) -> Path:
     sizes, rms, expect = allan(residuals)
-    plt, fig, ax = _figure(figsize=(5, 4))
+    plt, fig, ax = new_figure(figsize=(5, 4))
     ax.loglog(sizes, 1e6 * rms, "k.-", label=f"residuals (slope {allan_slope(residuals):.2f})")
     ax.loglog(sizes, 1e6 * expect, "r--", label="white noise")
     ax.set_xlabel("bin size (integrations)")
     ax.set_ylabel("rms (ppm)")
     ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_waterfall(t, tasks, fits, centres, path) -> Path:
     n = len(fits)
-    plt, fig, ax = _figure(figsize=(6, max(4, 0.35 * n)))
+    plt, fig, ax = new_figure(figsize=(6, max(4, 0.35 * n)))
     hours = (t - t.mean()) * 24
     step = 3 * max(np.std(f.residuals) for f in fits) + 0.004
     for k, (task, f) in enumerate(zip(tasks, fits, strict=True)):
@@ -55,11 +55,11 @@ def plot_waterfall(t, tasks, fits, centres, path) -> Path:
         ax.text(hours[-1], 1 + off, f" {centres[k]:.2f} µm", fontsize=6, va="center")
     ax.set_xlabel("hours")
     ax.set_ylabel("detrended flux + offset")
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_spectrum(spectrum, path) -> Path:
-    plt, fig, ax = _figure(figsize=(7, 4))
+    plt, fig, ax = new_figure(figsize=(7, 4))
     w = np.asarray(spectrum["wavelength"])
     d = 1e6 * np.asarray(spectrum["depth"])
     err = 1e6 * np.vstack([spectrum["depth_err_low"], spectrum["depth_err_high"]])
@@ -89,14 +89,14 @@ def plot_spectrum(spectrum, path) -> Path:
     ax.set_xlabel("wavelength (µm)")
     ax.set_ylabel("transit depth (ppm)")
     ax.legend(fontsize=8)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)
 
 
 def plot_corner(fit, path, names=("t0", "a", "b", "rp")) -> Path:
     """Pairwise posterior scatter of the orbit parameters of the white fit."""
     idx = [fit.names.index(n) for n in names if n in fit.names]
     k = len(idx)
-    plt, fig, axes = _figure(k, k, figsize=(1.8 * k, 1.8 * k), squeeze=False)
+    plt, fig, axes = new_figure(k, k, figsize=(1.8 * k, 1.8 * k), squeeze=False)
     chain = fit.chain
     for i in range(k):
         for j in range(k):
@@ -111,4 +111,4 @@ def plot_corner(fit, path, names=("t0", "a", "b", "rp")) -> Path:
             if i == k - 1:
                 ax.set_xlabel(fit.names[idx[j]], fontsize=8)
             ax.tick_params(labelsize=5)
-    return _save(plt, fig, path)
+    return save_figure(plt, fig, path)

@@ -1,9 +1,12 @@
-"""Stage 1: uncal ramps → rateints.  Pure step functions live in the modules of this package
-(dq_init, saturation, emicorr, reset, linearity, dark, jump, ramp_fit); the tutorial-style
-step classes and the fused streaming `run_stage1` are re-exported here."""
+"""Stage 1: uncal ramps → rateints.
 
-from exolrs.run import run_stage1
-from exolrs.steps import (
+One module per step algorithm (pure functions on arrays: dq_init, saturation, emicorr, reset,
+linearity, dark, jump, ramp_fit), `references` (the reference arrays), `engine` (the fused,
+streamed `run_stage1`) and `steps` (the tutorial's step classes, re-exported here).
+"""
+
+from exolrs.stage1.engine import run_stage1
+from exolrs.stage1.steps import (
     DQInitStep,
     EmiCorrStep,
     JumpStep,

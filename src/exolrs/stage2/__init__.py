@@ -1,8 +1,12 @@
-"""Stage 2: rateints → calibrated integrations.  Pure functions in the modules of this
-package; the tutorial-style steps and `run_stage2` are re-exported here."""
+"""Stage 2: rateints → calibrated integrations (calints), deep frame, hot-pixel map.
 
-from exolrs.stage2.pipeline import run_stage2
-from exolrs.steps_stage23 import (
+One module per algorithm (pure functions on arrays: wavelength, flat_field, background,
+badpix, baseline, first_int, pca), `engine` (`run_stage2`) and `steps` (the tutorial's step
+classes, re-exported here).
+"""
+
+from exolrs.stage2.engine import run_stage2
+from exolrs.stage2.steps import (
     AssignWCSStep,
     BackgroundStep,
     BadPixStep,

@@ -10,9 +10,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
+from astropy.table import Table
 
+from exolrs import refs as R
 from exolrs.config import Stage2Config
 from exolrs.errors import ExolrsError
+from exolrs.io.products import (
+    IntegrationsWriter,
+    ensure_writable_dir,
+    product_name,
+    read_integrations_product,
+    write_hot_pixel_map,
+)
+from exolrs.io.spectra import write_deep_frame
+from exolrs.io.tables import write_table
+from exolrs.plots.stage2 import plot_pca
+from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
+from exolrs.stage2.wavelength import row_wavelengths
 
 log = logging.getLogger(__name__)
 
@@ -46,18 +61,6 @@ def run_stage2(
     Writes ``<root>_calints.fits`` per segment, ``<target>_deepframe.fits`` (deep frame and
     row wavelengths) and ``<target>_hot_pixel_map.fits`` (Stage 1's DQInit takes it back).
     """
-    from exolrs import refs as R
-    from exolrs.io.products import (
-        IntegrationsWriter,
-        ensure_writable_dir,
-        product_name,
-        read_integrations_product,
-        write_hot_pixel_map,
-    )
-    from exolrs.io.spectra import write_deep_frame
-    from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
-    from exolrs.stage2.wavelength import row_wavelengths
-
     params = Stage2Config.model_validate({**(params or Stage2Config()).model_dump(), **overrides})
     out = ensure_writable_dir(output_dir)
     paths = [Path(p) for p in ([rateints] if isinstance(rateints, str | Path) else rateints)]
@@ -141,8 +144,6 @@ def run_stage2(
             sci = pca.remove_components(sci, result, params.remove_components)
         lap("pca")
         if do_plot:
-            from exolrs.plots.stage2 import plot_pca
-
             figures.append(plot_pca(result, out / f"{target}_pca_components.png"))
             if params.remove_components:  # the same decomposition after the removal
                 after = pca.pca_cube(sci, params.pca_components)
@@ -179,14 +180,10 @@ def run_stage2(
 
 
 def _nints(path) -> int:
-    from astropy.io import fits
-
     return int(fits.getheader(path, "SCI")["NAXIS3"])
 
 
 def _primary(path):
-    from astropy.io import fits
-
     return fits.getheader(path)
 
 
@@ -196,11 +193,6 @@ def _times(times, start, n):
 
 def _write_pca_timeseries(result, path: Path) -> Path:
     """Eigen time series as columns pca_1 … pca_k: detrending vectors for Stage 4."""
-    from astropy.table import Table
-
     table = Table({f"pca_{k + 1}": ts for k, ts in enumerate(result.timeseries)})
     table.meta["variance_fraction"] = [float(v) for v in result.variance_fraction]
-    tmp = path.with_name(f".{path.name}.part")
-    table.write(tmp, format="ascii.ecsv", overwrite=True)
-    tmp.replace(path)
-    return path
+    return write_table(table, path)

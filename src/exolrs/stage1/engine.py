@@ -14,7 +14,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,28 +22,14 @@ from threadpoolctl import threadpool_limits
 
 from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
-from exolrs.io.segments import Exposure
+from exolrs.io.chunks import read_integrations, read_pixeldq
+from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
+from exolrs.io.segments import Exposure, discover_segments
+from exolrs.parallel import make_executor
+from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, reset, saturation
+from exolrs.stage1.references import Stage1Refs, load_stage1_refs, resolve_stage1_refs
 
 log = logging.getLogger(__name__)
-
-STAGE1_REFTYPES = ("mask", "saturation", "linearity", "dark", "reset", "gain", "readnoise")
-
-
-@dataclass
-class Stage1Refs:
-    """Reference arrays for Stage 1, already cut to the exposure's subarray."""
-
-    mask: np.ndarray
-    saturation: np.ndarray
-    saturation_dq: np.ndarray | None
-    linearity: np.ndarray
-    linearity_dq: np.ndarray | None
-    dark: np.ndarray
-    reset: np.ndarray | None
-    gain: np.ndarray
-    readnoise: np.ndarray
-    emi_frequencies: dict[str, float] = field(default_factory=dict)
-    avg_dark: np.ndarray | None = None  # dark current (DN/s) for the Poisson variance
 
 
 @dataclass
@@ -85,8 +71,6 @@ def process_block(
     core : the block's integrations whose slopes are wanted (the rest is halo).
     nints_total : integrations in the whole exposure (time-domain windows at its ends).
     """
-    from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, reset, saturation
-
     skip = set(params.skip_steps)
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
@@ -192,65 +176,8 @@ def _emi_fundamentals(params: Stage1Config, refs: Stage1Refs) -> tuple[float, ..
 def halo_for(params: Stage1Config) -> int:
     """Integrations of halo each chunk needs on each side (time-domain jump detection)."""
     if params.flag_in_time and "jump" not in params.skip_steps:
-        from exolrs.stage1.jump import time_halo
-
-        return time_halo(params.time_window)
+        return jump.time_halo(params.time_window)
     return 0
-
-
-def resolve_stage1_refs(
-    header, overrides: dict[str, Path] | None = None, crds_path: Path | None = None
-):
-    """Find every Stage 1 reference file: override → CRDS cache → CRDS server → error."""
-    from exolrs import refs as R
-
-    return R.get_references(
-        header,
-        (*STAGE1_REFTYPES, "emicorr"),
-        overrides=overrides,
-        crds_path=crds_path,
-        optional=("reset", "emicorr"),
-    )
-
-
-_REF_CACHE: dict = {}
-
-
-def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
-    """Load the resolved reference files as arrays cut to the exposure's subarray.
-
-    Cached per process, so worker processes load each file once per run.
-    """
-    from exolrs import refs as R
-    from exolrs.stage1.dark import average_dark_current
-
-    key = tuple(sorted((k, str(v), Path(v).stat().st_mtime_ns) for k, v in paths.items()))
-    if key in _REF_CACHE:
-        return _REF_CACHE[key]
-    sat, sat_dq = R.load_saturation(paths["saturation"], header)
-    lin, lin_dq = R.load_linearity(paths["linearity"], header)
-    dark, _ = R.load_dark(paths["dark"], header)
-    reset = R.load_reset(paths["reset"], header)[0] if paths.get("reset") else None
-    refs = Stage1Refs(
-        mask=R.load_mask(paths["mask"], header),
-        saturation=sat,
-        saturation_dq=sat_dq,
-        linearity=lin,
-        linearity_dq=lin_dq,
-        dark=dark,
-        avg_dark=average_dark_current(dark, float(header.get("TGROUP", header.get("TFRAME")))),
-        reset=reset,
-        gain=R.load_gain(paths["gain"], header),
-        readnoise=R.load_readnoise(paths["readnoise"], header),
-        emi_frequencies={
-            name: freq for name, (freq, _) in R.load_emicorr(paths["emicorr"], header).items()
-        }
-        if paths.get("emicorr")
-        else {},
-    )
-    _REF_CACHE.clear()
-    _REF_CACHE[key] = refs
-    return refs
 
 
 def plan_chunks(nints: int, chunk_ints: int, bounds: Iterable[tuple[int, int]]) -> list:
@@ -282,8 +209,6 @@ class _Task:
 
 
 def _run_task(task: _Task) -> ChunkResult:
-    from exolrs.io.chunks import read_integrations
-
     t0 = time.perf_counter()
     exp = task.exposure
     a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
@@ -314,8 +239,6 @@ def _run_task(task: _Task) -> ChunkResult:
 
 def _pixeldq(exposure: Exposure) -> np.ndarray:
     """The exposure's PIXELDQ, read once per process (every chunk of a run needs it)."""
-    from exolrs.io.chunks import read_pixeldq
-
     path = exposure.segments[0].path
     key = (str(path), path.stat().st_mtime_ns)  # a rewritten file is read again
     if key not in _PIXELDQ_CACHE:
@@ -337,8 +260,6 @@ def _hot_pixel_map(path: Path | None) -> np.ndarray | None:
 
 @functools.lru_cache(maxsize=2)
 def _read_hot_pixel_map(path: str, mtime: int | None) -> np.ndarray:
-    from exolrs.io.products import read_hot_pixel_map
-
     return read_hot_pixel_map(path)
 
 
@@ -384,9 +305,6 @@ def run_stage1(
     Returns the rateints paths, in segment order (a `Stage1Products` list that also carries
     the step times and the references used).
     """
-    from exolrs.io.products import product_name
-    from exolrs.io.segments import discover_segments
-
     params = Stage1Config.model_validate({**(params or Stage1Config()).model_dump(), **overrides})
     exposure = discover_segments(files)
     out = Path(output_dir)
@@ -412,8 +330,6 @@ def run_stage1(
     tasks = (_Task(exposure, a, b, halo, dict(refset.paths), params, group_time) for a, b in chunks)
     own_executor = executor is None
     if own_executor:
-        from exolrs.parallel import make_executor
-
         executor = make_executor("processes", maximum_cores)
     bar = None
     if progress is True:
@@ -436,8 +352,6 @@ def run_stage1(
 def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dict:
     """Run the chunk tasks and write each segment's rateints as soon as it is complete;
     returns the step times summed over chunks."""
-    from exolrs.io.products import IntegrationsWriter
-
     totals: dict[str, float] = {}
     writers: dict[int, IntegrationsWriter] = {}
     done = 0

@@ -1,4 +1,4 @@
-"""Small shared statistics kernels: running windows along time and fast small medians."""
+"""Running windows along time and fast small medians."""
 
 from __future__ import annotations
 

@@ -1,0 +1,362 @@
+"""Stage 4: spectra → white and spectroscopic light-curve fits → transmission spectrum.
+
+The white light curve is fitted first with the orbit free; the spectroscopic channels are
+then fitted with t0, a/R* and b fixed to the white fit's medians, each channel an
+independent task (local processes or dask through `exolrs.parallel`).  `fit_light_curves`
+is the stage in memory (the `FitLightCurvesStep` calls it); `run_stage4` reads the spectra
+file, calls it, and writes the products and figures.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from astropy.table import Table
+
+from exolrs.config import Stage4Config
+from exolrs.errors import ExolrsError
+from exolrs.io.products import ensure_writable_dir
+from exolrs.io.spectra import Spectra, read_spectra
+from exolrs.io.tables import write_json, write_table
+from exolrs.parallel import Executor
+from exolrs.plots import stage4 as plots
+from exolrs.stage4 import binning
+from exolrs.stage4.fit import FitResult, fit_light_curve
+from exolrs.stage4.model import LightCurveModel
+from exolrs.stage4.parameters import (
+    BOUNDS,
+    limb_darkening_setup,
+    start_values,
+    systematics_names,
+)
+from exolrs.stats.allan import allan_slope
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Stage4Result:
+    white_fit: Path
+    spectrum: Path
+    channel_fits: Path
+    light_curves: Path
+    figures: list[Path] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
+    truth_metrics: dict | None = None
+
+
+@dataclass
+class _ChannelTask:
+    k: int
+    wave: float
+    t: np.ndarray
+    flux: np.ndarray
+    err: np.ndarray
+    detrend: dict
+    white: dict
+    params: Stage4Config
+
+
+@dataclass
+class LightCurveFits:
+    """What Stage 4 computes, in memory: the white light curve and its fit, the channels'
+    light curves and fits, and the tables that `write_stage4` saves."""
+
+    t: np.ndarray
+    white_flux: np.ndarray
+    white_err: np.ndarray
+    white: FitResult
+    white_info: dict
+    centres: np.ndarray
+    tasks: list[_ChannelTask]
+    fits: list[FitResult]
+    channel_table: Table
+    spectrum: Table
+    truth_metrics: dict | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+def _fit_channel(task: _ChannelTask) -> FitResult:
+    p = task.params
+    ld_free, ld_fixed = limb_darkening_setup(p, task.wave)
+    fixed = {k: task.white[k] for k in ("t0", "a", "b")}
+    if not p.spec_free_tau:
+        fixed.update({k: task.white[k] for k in ("tau1", "tau2") if k in task.white})
+    fixed.update(ld_fixed)
+    if p.planet.eclipse:  # the planet's size and the limb darkening do not enter an eclipse
+        fixed.update({k: task.white[k] for k in ("rp", "q1", "q2")})
+        free = ["fp", *systematics_names(p, p.spec_free_tau)]
+    else:
+        free = ["rp", *ld_free, *systematics_names(p, p.spec_free_tau)]
+    m = LightCurveModel(
+        task.t,
+        task.flux,
+        task.err,
+        p.planet.period,
+        free,
+        fixed,
+        BOUNDS,
+        task.detrend,
+        p.planet.eclipse,
+    )
+    start = {**start_values(p, task.t, task.flux), **task.white}
+    return fit_light_curve(m, start, n_steps=p.n_steps_spec, seed=p.seed + 1 + task.k)
+
+
+def stage4_params(params: Stage4Config | None, overrides: dict) -> Stage4Config:
+    """The run file's `stage4:` section with keyword overrides, validated."""
+    p = Stage4Config.model_validate({**(params or Stage4Config()).model_dump(), **overrides})
+    if p.planet.period is None:
+        raise ExolrsError("stage4: planet: period: is required (days), e.g. 4.05528 for WASP-39b")
+    return p
+
+
+def detrending_vectors(spec: Spectra, p: Stage4Config, keep, source, detrend_table=None) -> dict:
+    """The `detrend:` vectors by name, from the spectra file (x_shift, y_shift, stretch) or
+    a table (e.g. Stage 2's PCA time series), cut to the fitted integrations."""
+    extra = Table.read(detrend_table) if detrend_table and Path(detrend_table).exists() else None
+    detrend = {}
+    for name in p.detrend:
+        value = getattr(spec, name, None)
+        if value is None and extra is not None and name in extra.colnames:
+            value = extra[name]
+        if value is None:
+            raise ExolrsError(
+                f"detrending vector {name!r} is neither in {source} (x_shift, y_shift, "
+                f"stretch) nor in {detrend_table or 'a detrending table'} (e.g. pca_1 …)"
+            )
+        detrend[name] = np.asarray(value, float)[keep]
+    return detrend
+
+
+def fit_light_curves(
+    spec: Spectra,
+    p: Stage4Config,
+    *,
+    truth=None,
+    detrend_table=None,
+    executor=None,
+    progress=None,
+    source="the spectra",
+) -> LightCurveFits:
+    """Fit the white and spectroscopic light curves of `spec`; `truth` (the simulation's
+    truth.ecsv) adds the injected depth per channel and the χ²ν / bias metrics."""
+    seconds: dict[str, float] = {}
+    t_start = time.perf_counter()
+    keep = slice(p.drop_first, None)
+    t = np.asarray(spec.time, float)[keep]
+    detrend = detrending_vectors(spec, p, keep, source, detrend_table)
+    # white light curve
+    wf, we = binning.white_light_curve(spec.wave, spec.flux, spec.flux_err, p.white_range)
+    norm = np.median(wf[keep])
+    wflux, werr = wf[keep] / norm, we[keep] / norm
+    ld_free, ld_fixed = limb_darkening_setup(p, float(np.mean(p.white_range)))
+    free = ["t0", "a", "b", "rp", *ld_free, *systematics_names(p, True)]
+    if p.planet.eclipse:
+        if p.planet.rp is None:
+            raise ExolrsError("stage4: an eclipse fit needs planet: rp: (Rp/R*) and a, b")
+        ld_fixed = {"q1": 0.1, "q2": 0.3, "rp": p.planet.rp, "a": p.planet.a, "b": p.planet.b}
+        free = ["t0", "fp", *systematics_names(p, True)]
+    bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
+    m = LightCurveModel(
+        t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
+    )
+    start = start_values(p, t, wflux)
+    white = fit_light_curve(m, start, n_steps=p.n_steps_white, seed=p.seed, keep_chain=True)
+    seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
+    white_info = {
+        "best": white.best,
+        "err_low": white.low,
+        "err_high": white.high,
+        "depth": white.depth(),
+        "residual_rms_ppm": float(1e6 * np.std(white.residuals)),
+        "expected_noise_ppm": float(1e6 * np.median(werr)),
+        "acceptance_fraction": white.acceptance,
+        "autocorr_time": white.autocorr,
+        "steps_over_autocorr": float(white.n_steps / np.nanmax(list(white.autocorr.values()))),
+        "allan_slope": allan_slope(white.residuals),
+        "n_points": len(t),
+    }
+
+    # spectroscopic channels
+    t1 = time.perf_counter()
+    edges = binning.bin_edges(
+        spec.wave, spec.wave_err, p.binning, p.resolution, p.bin_width, p.bin_edges, p.white_range
+    )
+    centres, half, bf, be = binning.bin_light_curves(spec.wave, spec.flux, spec.flux_err, edges)
+    med = np.median(bf[keep], axis=0)
+    tasks = [
+        _ChannelTask(
+            k,
+            float(centres[k]),
+            t,
+            bf[keep, k] / med[k],
+            be[keep, k] / med[k],
+            detrend,
+            white.best,
+            p,
+        )
+        for k in range(len(centres))
+    ]
+    executor = executor or Executor()
+    fits = []
+    for fit in executor.ordered_map(_fit_channel, tasks):
+        fits.append(fit)
+        if progress:
+            progress(len(fits), len(tasks))
+    seconds["channel_fits"] = round(time.perf_counter() - t1, 2)
+
+    rows = []
+    for k, f in enumerate(fits):
+        d, lo, hi = f.depth()
+        row = {
+            "wavelength": centres[k],
+            "bin_half_width": half[k],
+            "depth": d,
+            "depth_err_low": lo,
+            "depth_err_high": hi,
+            "residual_rms_ppm": 1e6 * np.std(f.residuals),
+            "expected_noise_ppm": 1e6 * np.median(tasks[k].err),
+            "acceptance": f.acceptance,
+        }
+        for name in f.names:
+            row[name] = f.best[name]
+            row[f"{name}_err"] = 0.5 * (f.high[name] - f.low[name])
+        rows.append(row)
+    fit_table = Table(rows=rows)
+    truth_metrics = None
+    spectrum = fit_table["wavelength", "bin_half_width", "depth", "depth_err_low", "depth_err_high"]
+    spectrum["wavelength"].unit = spectrum["bin_half_width"].unit = "micron"
+    if truth is not None and Path(truth).exists():
+        tt = Table.read(truth)
+        truth_depth = binning.bin_truth(
+            np.asarray(tt["wavelength"]),
+            np.asarray(tt["depth"]),
+            np.asarray(tt["stellar_flux"]),
+            edges,
+        )
+        spectrum["truth_depth"] = _match(edges, centres, truth_depth)
+        sigma = 0.5 * (spectrum["depth_err_low"] + spectrum["depth_err_high"])
+        z = (spectrum["depth"] - spectrum["truth_depth"]) / sigma
+        truth_metrics = {
+            "chi2_nu": float(np.mean(z**2)),
+            "mean_bias_sigma": float(np.mean(z)),
+            "n_channels": len(z),
+        }
+        spectrum.meta.update(truth_metrics)
+    return LightCurveFits(
+        t,
+        wflux,
+        werr,
+        white,
+        white_info,
+        centres,
+        tasks,
+        fits,
+        fit_table,
+        spectrum,
+        truth_metrics,
+        seconds,
+    )
+
+
+def stage4_result(output_dir) -> Stage4Result:
+    """The product paths of Stage 4 in `output_dir`."""
+    out = Path(output_dir)
+    return Stage4Result(
+        out / "white_fit.json",
+        out / "transmission_spectrum.ecsv",
+        out / "channel_fits.ecsv",
+        out / "light_curves.ecsv",
+    )
+
+
+def write_stage4(lc: LightCurveFits, output_dir) -> Stage4Result:
+    """Write white_fit.json, channel_fits.ecsv, transmission_spectrum.ecsv and
+    light_curves.ecsv."""
+    result = stage4_result(output_dir)
+    write_json(lc.white_info, result.white_fit, default=float)
+    write_table(lc.channel_table, result.channel_fits)
+    write_table(lc.spectrum, result.spectrum)
+    table = Table(
+        {
+            "time": lc.t,
+            "white_flux": lc.white_flux,
+            "white_err": lc.white_err,
+            "white_model": lc.white.model,
+            "white_systematics": lc.white.systematics,
+        }
+    )
+    for k, f in enumerate(lc.fits):
+        table[f"flux_{k:02d}"] = lc.tasks[k].flux
+        table[f"err_{k:02d}"] = lc.tasks[k].err
+        table[f"model_{k:02d}"] = f.model
+    table.meta["wavelengths"] = [float(c) for c in lc.centres]
+    write_table(table, result.light_curves)
+    result.truth_metrics = lc.truth_metrics
+    result.seconds = dict(lc.seconds)
+    return result
+
+
+def plot_stage4(lc: LightCurveFits, output_dir) -> list[Path]:
+    """White light curve, Allan plot, spectroscopic waterfall, spectrum, corner plot."""
+    out = Path(output_dir)
+    return [
+        plots.plot_white(lc.t, lc.white_flux, lc.white, out / "white_light_curve.png"),
+        plots.plot_allan(lc.white.residuals, out / "allan.png"),
+        plots.plot_waterfall(
+            lc.t, lc.tasks, lc.fits, lc.centres, out / "spectroscopic_light_curves.png"
+        ),
+        plots.plot_spectrum(lc.spectrum, out / "transmission_spectrum.png"),
+        plots.plot_corner(lc.white, out / "white_corner.png"),
+    ]
+
+
+def run_stage4(
+    spectra_path,
+    output_dir,
+    *,
+    params: Stage4Config | None = None,
+    truth=None,
+    detrend_table=None,
+    executor=None,
+    force_redo: bool = False,
+    do_plot: bool = True,
+    progress=None,
+    **overrides,
+) -> Stage4Result:
+    """Fit the light curves of a Stage 3 spectra file; write Stage 4 products.
+
+    `progress(done, total)` is called after each channel fit; `detrend_table` (ECSV, e.g.
+    Stage 2's `<target>_pca_timeseries.ecsv`) supplies detrending vectors by column name."""
+    p = stage4_params(params, overrides)
+    out = ensure_writable_dir(output_dir)
+    paths = stage4_result(out)
+    if not force_redo and all(
+        x.exists() for x in (paths.white_fit, paths.spectrum, paths.channel_fits)
+    ):
+        return paths
+    t_start = time.perf_counter()
+    lc = fit_light_curves(
+        read_spectra(spectra_path),
+        p,
+        truth=truth,
+        detrend_table=detrend_table,
+        executor=executor,
+        progress=progress,
+        source=spectra_path,
+    )
+    result = write_stage4(lc, out)
+    if do_plot:
+        result.figures = plot_stage4(lc, out)
+    result.seconds["total"] = round(time.perf_counter() - t_start, 2)
+    return result
+
+
+def _match(edges, centres, values):
+    mids = 0.5 * (edges[:-1] + edges[1:])
+    return np.array([values[np.argmin(np.abs(mids - c))] for c in centres])

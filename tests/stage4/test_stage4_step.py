@@ -1,0 +1,52 @@
+"""FitLightCurvesStep: the Stage 4 fits in memory or saved, and reused when saved."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exolrs.stage4 import FitLightCurvesStep
+from exolrs.stage4.engine import LightCurveFits, Stage4Result
+from exolrs.stage4.model import LightCurveModel
+from exolrs.stage4.parameters import BOUNDS
+
+
+def _spectra(depth_rp=0.145):
+    from exolrs.io.spectra import Spectra
+
+    rng = np.random.default_rng(11)
+    t = np.linspace(0.4, 0.6, 400)
+    fixed = {"t0": 0.5, "a": 12.0, "b": 0.3, "q1": 0.2, "q2": 0.3}
+    m = LightCurveModel(t, np.ones(len(t)), np.ones(len(t)), 2.0, ["rp"], fixed, BOUNDS)
+    shape = m.model(np.array([depth_rp]))
+    wave = np.linspace(5, 12, 20)
+    flux = 1000 * shape[:, None] * np.ones(len(wave)) + rng.normal(0, 1.0, (len(t), len(wave)))
+    return Spectra(wave, np.full(20, 0.18), flux, np.ones_like(flux), t)
+
+
+PARAMS = dict(
+    planet={"period": 2.0, "a": 12.0, "b": 0.3},
+    binning="width",
+    bin_width=3.5,
+    drop_first=0,
+    n_ramps=0,
+    n_steps_white=600,
+    n_steps_spec=400,
+)
+
+
+def test_in_memory_then_saved_then_reused(tmp_path):
+    spec = _spectra()
+    out = tmp_path / "S4"
+    lc = FitLightCurvesStep(spec, output_dir=out).run(save_results=False, **PARAMS)
+    assert isinstance(lc, LightCurveFits) and not out.exists()
+    depth = np.asarray(lc.spectrum["depth"])
+    sigma = 0.5 * (lc.spectrum["depth_err_low"] + lc.spectrum["depth_err_high"])
+    assert np.all(np.abs(depth - 0.145**2) < 4 * sigma)
+
+    step = FitLightCurvesStep(spec, output_dir=out)
+    saved = step.run(do_plot=True, **PARAMS)
+    assert isinstance(saved, Stage4Result) and saved.spectrum.exists()
+    assert saved.light_curves.exists() and len(step.figures) == 5
+    mtime = saved.spectrum.stat().st_mtime_ns
+    again = FitLightCurvesStep(spec, output_dir=out).run(**PARAMS)
+    assert again.spectrum == saved.spectrum and again.spectrum.stat().st_mtime_ns == mtime
