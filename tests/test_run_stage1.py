@@ -47,7 +47,7 @@ def test_slopes_match_the_injected_rates(reduced):
     good = (r.dq & DO_NOT_USE) == 0
     bright = good & (truth > 300)
     rel = (r.sci[bright] - truth[bright]) / truth[bright]
-    assert bright.sum() > 5000
+    assert bright.sum() > 2000  # the trace core over 24 integrations
     assert abs(np.median(rel)) < 0.01  # unbiased to 1 % after linearity, dark, RSCD drop
     faint = good & (truth < 50) & ((r.dq & JUMP_DET) == 0)
     pull = (r.sci[faint] - truth[faint]) / r.err[faint]

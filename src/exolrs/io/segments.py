@@ -9,7 +9,6 @@ of consistent shape.  Every problem raises `ExolrsError` naming the file and the
 
 from __future__ import annotations
 
-import glob
 import os
 import re
 import warnings
@@ -21,6 +20,8 @@ from astropy.io import fits
 from astropy.utils.exceptions import AstropyUserWarning
 
 from exolrs.errors import ExolrsError
+from exolrs.io.inputs import expand_inputs
+from exolrs.io.products import with_wcsinfo
 
 EXPECTED = {
     "INSTRUME": "MIRI",
@@ -80,28 +81,7 @@ class Exposure:
 
 
 def _expand(files) -> list[Path]:
-    if isinstance(files, str | os.PathLike):
-        files = [files]
-    out: list[Path] = []
-    for item in files:
-        p = Path(item).expanduser()
-        if p.is_dir():
-            found = sorted(p.glob("*_uncal.fits"))
-            if not found:
-                raise ExolrsError(f"no *_uncal.fits files in folder {p}")
-            out += found
-        elif any(ch in str(item) for ch in "*?["):
-            found = sorted(Path(f) for f in glob.glob(str(p)))
-            if not found:
-                raise ExolrsError(f"no files match {item}; check the `input:` pattern")
-            out += found
-        elif not p.exists():
-            raise ExolrsError(f"input file not found: {p}")
-        else:
-            out.append(p)
-    if not out:
-        raise ExolrsError("no input files given")
-    return list(dict.fromkeys(out))
+    return expand_inputs(files, kinds=("uncal",))
 
 
 def _open_segment(path: Path) -> tuple[Segment, tuple[int, ...]]:
@@ -113,9 +93,9 @@ def _open_segment(path: Path) -> tuple[Segment, tuple[int, ...]]:
             warnings.simplefilter("ignore", AstropyUserWarning)
             hdul = fits.open(path, memmap=False, lazy_load_hdus=False)
         with hdul:
-            header = hdul[0].header.copy()
             if "SCI" not in hdul:
                 raise ExolrsError(f"{path} has no SCI extension; is it an *_uncal.fits file?")
+            header = with_wcsinfo(hdul[0].header, hdul["SCI"].header)
             sci = hdul["SCI"]
             info = sci.fileinfo()
             shape = tuple(sci.header[f"NAXIS{k}"] for k in range(sci.header["NAXIS"], 0, -1))

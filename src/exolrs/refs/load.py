@@ -115,20 +115,57 @@ def load_flat(path, header) -> tuple[np.ndarray, np.ndarray | None, np.ndarray |
     return tuple(_read(path, header, ["SCI", "DQ", "ERR"], [np.float32, np.uint32, np.float32]))
 
 
-def load_specwcs(path, header) -> dict[str, np.ndarray]:
-    """LRS wavelength table in the exposure's 0-based subarray pixel coordinates.
+def load_specwcs(path, header) -> dict:
+    """The LRS wavelength table in the exposure's 0-based subarray pixels, read as jwst's
+    `assign_wcs.miri.lrs_xytoabl` reads it.
 
-    Returns ``{"x_center", "y_center", "wavelength"}`` sorted by increasing row."""
+    The CRDS SPECWCS table holds X_CENTER / Y_CENTER as offsets from the reference position
+    in its header (IMXSLTL, IMYSLTL for slitless; IMX, IMY for the slit), in 1-based
+    full-frame pixels; the zero point in subarray pixels is ``ref − SUBSTRT`` (both 1-based).
+
+    Returns ``x_center``, ``y_center``, ``wavelength`` (sorted by increasing row),
+    ``x_bounds`` and ``y_bounds`` (the (lo, hi) pixel edges inside which jwst's WCS is
+    defined: the subarray without its 4 reference columns, and the table's corner rows).
+    """
     path = Path(path)
     try:
-        table = fits.getdata(path, "WAVETABLE")
+        with fits.open(path, memmap=False) as hdul:
+            ref = hdul[0].header
+            table = hdul["WAVETABLE"].data
+            cols = {n.lower(): np.asarray(table[n], float) for n in table.columns.names}
     except (OSError, KeyError) as exc:
         raise ExolrsError(f"cannot read the LRS specwcs table in {path}: {exc}") from None
-    x = np.asarray(table["x_center"], float) - (int(header.get("SUBSTRT1", 1)) - 1)
-    y = np.asarray(table["y_center"], float) - (int(header.get("SUBSTRT2", 1)) - 1)
-    lam = np.asarray(table["wavelength"], float)
+    slitless = "SLITLESS" in str(header.get("EXP_TYPE", "MIR_LRS-SLITLESS")).upper()
+    kx, ky = ("IMXSLTL", "IMYSLTL") if slitless else ("IMX", "IMY")
+    if kx not in ref or ky not in ref:
+        raise ExolrsError(
+            f"{path.name} has no {kx}/{ky} (the reference position its X_CENTER/Y_CENTER are "
+            "offsets from): it is not a CRDS MIRI LRS SPECWCS. Use a CRDS file "
+            "(e.g. jwst_miri_specwcs_0006.fits), or simulate again with this exolrs version."
+        )
+    missing = {"x_center", "y_center", "wavelength"} - set(cols)
+    if missing:
+        raise ExolrsError(f"{path.name}: WAVETABLE lacks column(s) {sorted(missing)}")
+    x0 = float(ref[kx]) - int(header.get("SUBSTRT1", 1))
+    y0 = float(ref[ky]) - int(header.get("SUBSTRT2", 1))
+    x, y, lam = cols["x_center"] + x0, cols["y_center"] + y0, cols["wavelength"]
+    if {"y0", "y2"} <= set(cols):
+        y_bounds = (np.floor(cols["y2"].min() + y0) - 0.5, np.ceil(cols["y0"].max() + y0) + 0.5)
+    else:
+        y_bounds = (y.min() - 0.5, y.max() + 0.5)
+    if slitless:  # jwst leaves out the 4 reference columns at the subarray's left edge
+        xstart = int(header.get("SUBSTRT1", 1))
+        x_bounds = (xstart - 1 + 4 - 0.5, int(header.get("SUBSIZE1", 72)) - 1 + 0.5)
+    else:
+        x_bounds = (np.floor(cols["x0"].min() + x0) - 0.5, np.ceil(cols["x1"].max() + x0) + 0.5)
     order = np.argsort(y)
-    return {"x_center": x[order], "y_center": y[order], "wavelength": lam[order]}
+    return {
+        "x_center": x[order],
+        "y_center": y[order],
+        "wavelength": lam[order],
+        "x_bounds": x_bounds,
+        "y_bounds": y_bounds,
+    }
 
 
 def load_emicorr(path, header=None) -> dict[str, tuple[float, np.ndarray]]:

@@ -120,8 +120,7 @@ class SceneConfig:
 
     target: str = "WASP-39"
     row_rate_6um: float = 2200.0  # DN/s summed over a detector row at 6 µm (out of transit)
-    trace_x0: float = 36.3  # column of the trace (0-based centre) at row 300
-    trace_tilt: float = 0.0035  # px of x per px of y
+    trace_dx: float = 0.0  # px added to the SPECWCS trace column
     background_5um: float = 0.4  # DN/s/pixel
     background_12um: float = 9.0
     background_col_gradient: float = 0.003  # fractional change per column

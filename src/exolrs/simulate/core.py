@@ -203,7 +203,6 @@ def reference_arrays(model: _Model) -> dict:
         a * np.sin(2 * np.pi * (f * period) * phase + ph)
         for f, a, ph in zip(d.emi_freqs_hz, d.emi_amplitudes_dn, m.emi_phase, strict=True)
     )
-    rows = np.arange(NROWS, dtype=np.float64)
     return {
         "mask": mask,
         "saturation": m.saturation,
@@ -222,11 +221,7 @@ def reference_arrays(model: _Model) -> dict:
         "readnoise": (m.read_noise * np.sqrt(2.0)).astype(np.float32),
         "reset": np.zeros((2, cfg.ngroups, *m.gain.shape), np.float32),
         "flat": m.flat,
-        "specwcs": {
-            "row": rows,
-            "wavelength": model.row_lambda,
-            "x_center": scene.trace_center(rows, cfg),
-        },
+        "specwcs": scene.lrs_geometry(),
         "emicorr": {"Hz390": (d.emi_freqs_hz[0], wave.astype(np.float32))},
     }
 

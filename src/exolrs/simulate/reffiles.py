@@ -121,44 +121,24 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
     return out
 
 
-def _write_specwcs(refdir: Path, wcs: dict) -> Path:
-    """LRS specwcs: a WAVETABLE of (x_center, y_center, wavelength) and the pixel corners,
-    in full-frame 0-based pixel coordinates as the CRDS file has them."""
+def _write_specwcs(refdir: Path, geometry: dict) -> Path:
+    """LRS specwcs in the CRDS convention: the WAVETABLE (X_CENTER, Y_CENTER offsets from
+    the reference position, WAVELENGTH, corners) and the reference positions IMX/IMY,
+    IMXSLTL/IMYSLTL of the in-flight file the simulated geometry comes from."""
     from stdatamodels.jwst import datamodels as dm
 
-    rows = np.asarray(wcs["row"], float)
-    order = np.argsort(wcs["wavelength"])
-    y = rows[order] + (SUBSTRT2 - 1)
-    x = np.asarray(wcs["x_center"], float)[order] + (SUBSTRT1 - 1)
-    lam = np.asarray(wcs["wavelength"], float)[order]
-    dtype = [
-        (n, "f8")
-        for n in (
-            "x_center",
-            "y_center",
-            "wavelength",
-            "x0",
-            "y0",
-            "x1",
-            "y1",
-            "x2",
-            "y2",
-            "x3",
-            "y3",
-        )
-    ]
-    table = np.zeros(len(lam), dtype=dtype)
-    table["x_center"], table["y_center"], table["wavelength"] = x, y, lam
-    table["x0"], table["x3"] = x - 0.5, x - 0.5
-    table["x1"], table["x2"] = x + 0.5, x + 0.5
-    table["y0"], table["y1"] = y + 0.5, y + 0.5
-    table["y2"], table["y3"] = y - 0.5, y - 0.5
+    src = geometry["table"]
+    table = np.zeros(len(src), dtype=[(n.lower(), "f8") for n in src.dtype.names])
+    for name in src.dtype.names:
+        table[name.lower()] = src[name]
     model = dm.MiriLRSSpecwcsModel(wavetable=table)
-    _common_meta(model, "specwcs", "LRS slitless wavelength table of the simulated prism")
+    _common_meta(model, "specwcs", "LRS slitless wavelength table (in flight, SPECWCS 0006)")
     model.meta.instrument.filter = "P750L"
     model.meta.exposure.type = "MIR_LRS-SLITLESS"
-    model.meta.x_ref_slitless = float(np.median(x))
-    model.meta.y_ref_slitless = float(y[np.argmin(np.abs(lam - 7.5))])
+    h = geometry["header"]
+    model.meta.x_ref, model.meta.y_ref = float(h["IMX"]), float(h["IMY"])
+    model.meta.x_ref_slitless = float(h["IMXSLTL"])
+    model.meta.y_ref_slitless = float(h["IMYSLTL"])
     return _save(model, refdir, "specwcs")
 
 

@@ -31,6 +31,24 @@ from exolrs.simulate.config import (
 TARGET_RA_DEG = 217.3266477
 TARGET_DEC_DEG = -3.4444994
 
+# World-coordinate keywords MAST puts in the SCI header (jwst's wcsinfo), so that jwst's
+# spectroscopic steps (assign_wcs) run on simulated files: the MIRIM_SLITLESSPRISM
+# aperture's reference point in the telescope frame (V2/V3, SIAF, approximate), the MIRI
+# imager's V3 angle and parity, and a pointing at the target (position angle arbitrary).
+PA_V3_DEG = 250.0
+SCI_WCSINFO = {
+    "V2_REF": (-378.630, "[arcsec] V2 of the reference point"),
+    "V3_REF": (-344.895, "[arcsec] V3 of the reference point"),
+    "V3I_YANG": (4.83, "[deg] V3 axis to Ideal y axis"),
+    "VPARITY": (-1, "Ideal xy vs V2V3 rotation sense"),
+    "RA_REF": (TARGET_RA_DEG, "[deg] RA of the reference point"),
+    "DEC_REF": (TARGET_DEC_DEG, "[deg] Dec of the reference point"),
+    "ROLL_REF": (PA_V3_DEG + 4.83, "[deg] V3 roll at the reference point"),
+    "RA_V1": (TARGET_RA_DEG, "[deg] RA of telescope V1 axis"),
+    "DEC_V1": (TARGET_DEC_DEG, "[deg] Dec of telescope V1 axis"),
+    "PA_V3": (PA_V3_DEG, "[deg] position angle of V3"),
+}
+
 
 def segment_bounds(nints: int, per_segment: int) -> list[tuple[int, int]]:
     """0-based [start, stop) integration ranges of each segment."""
@@ -142,6 +160,8 @@ def _image_header(name: str, shape: tuple[int, ...], bitpix: int, unsigned: bool
     h["EXTNAME"] = name
     if name == "SCI":
         h["BUNIT"] = "DN"
+        for key, card in SCI_WCSINFO.items():
+            h[key] = card
     return h
 
 
@@ -214,7 +234,11 @@ def _asdf_extension(header: fits.Header, int_times: fits.BinTableHDU) -> fits.Bi
     stand_in = fits.HDUList(
         [
             fits.PrimaryHDU(header=header),
-            fits.ImageHDU(np.zeros((1, 1, 1, 1), np.uint16), name="SCI"),
+            fits.ImageHDU(
+                np.zeros((1, 1, 1, 1), np.uint16),
+                header=fits.Header([(k, v, c) for k, (v, c) in SCI_WCSINFO.items()]),
+                name="SCI",
+            ),
             int_times,
         ]
     )

@@ -28,6 +28,17 @@ def subtract_dark(
     return out
 
 
+def dark_pixel_dq(dark_dq: np.ndarray | None, shape: tuple[int, int]) -> np.ndarray:
+    """The DARK reference's DQ as one (ny, nx) map to OR into the pixel DQ, as stcal's
+    `dark_sub` does: a MIRI dark holds a DQ plane per integration plane, OR-ed together."""
+    if dark_dq is None:
+        return np.zeros(shape, np.uint32)
+    dq = np.asarray(dark_dq, np.uint32)
+    if dq.shape[-2:] != tuple(shape):  # a placeholder
+        return np.zeros(shape, np.uint32)
+    return np.bitwise_or.reduce(dq.reshape(-1, *shape), axis=0)
+
+
 def average_dark_current(dark: np.ndarray, group_time: float) -> np.ndarray:
     """Per-pixel dark current (DN/s, ≥ 0) of a MIRI dark ramp (nints_ref, ngroups, ny, nx):
     the mean slope of the later-integration plane over its second half, where the reset

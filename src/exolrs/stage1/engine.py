@@ -118,6 +118,8 @@ def process_block(
         lap("linearity")
     if "dark" not in skip:
         data = dark.subtract_dark(data, refs.dark, int_start=int_start, inplace=True)
+        if refs.dark_dq is not None:
+            pdq = pdq | refs.dark_dq
         lap("dark")
     gdq = linearity.drop_groups(gdq, params.miri_drop_groups)
     if "jump" not in skip:

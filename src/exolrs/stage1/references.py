@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from exolrs import refs as R
-from exolrs.stage1.dark import average_dark_current
+from exolrs.stage1.dark import average_dark_current, dark_pixel_dq
 
 STAGE1_REFTYPES = ("mask", "saturation", "linearity", "dark", "reset", "gain", "readnoise")
 
@@ -29,6 +29,7 @@ class Stage1Refs:
     readnoise: np.ndarray
     emi_frequencies: dict[str, float] = field(default_factory=dict)
     avg_dark: np.ndarray | None = None  # dark current (DN/s) for the Poisson variance
+    dark_dq: np.ndarray | None = None  # (ny, nx) DQ of the dark, OR-ed into the pixel DQ
 
 
 def resolve_stage1_refs(
@@ -57,7 +58,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
         return _REF_CACHE[key]
     sat, sat_dq = R.load_saturation(paths["saturation"], header)
     lin, lin_dq = R.load_linearity(paths["linearity"], header)
-    dark, _ = R.load_dark(paths["dark"], header)
+    dark, dark_dq = R.load_dark(paths["dark"], header)
     reset = R.load_reset(paths["reset"], header)[0] if paths.get("reset") else None
     refs = Stage1Refs(
         mask=R.load_mask(paths["mask"], header),
@@ -67,6 +68,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
         linearity_dq=lin_dq,
         dark=dark,
         avg_dark=average_dark_current(dark, float(header.get("TGROUP", header.get("TFRAME")))),
+        dark_dq=dark_pixel_dq(dark_dq, dark.shape[-2:]),
         reset=reset,
         gain=R.load_gain(paths["gain"], header),
         readnoise=R.load_readnoise(paths["readnoise"], header),

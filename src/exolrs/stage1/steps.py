@@ -163,6 +163,8 @@ class LinearityStep(RampStep):
             p.data, p.groupdq, p.pixeldq, refs.linearity, refs.linearity_dq
         )
         data = dark.subtract_dark(data, refs.dark, p.int_start)
+        if refs.dark_dq is not None:
+            pdq = pdq | refs.dark_dq
         try:
             gdq = linearity.drop_groups(gdq, miri_drop_groups)
         except ValueError as exc:

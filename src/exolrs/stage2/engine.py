@@ -17,17 +17,21 @@ from exolrs import refs as R
 from exolrs.config import Stage2Config
 from exolrs.errors import ExolrsError
 from exolrs.io.products import (
+    ARRAYS,
+    CALIBRATED_ARRAYS,
     IntegrationsWriter,
+    calibrated_errors,
     ensure_writable_dir,
     product_name,
     read_integrations_product,
+    with_wcsinfo,
     write_hot_pixel_map,
 )
 from exolrs.io.spectra import write_deep_frame
 from exolrs.io.tables import write_table
 from exolrs.plots.stage2 import plot_pca
 from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
-from exolrs.stage2.wavelength import row_wavelengths
+from exolrs.stage2.wavelength import row_wavelengths, wavelength_map
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +101,18 @@ def run_stage2(
         header, ("flat", "specwcs"), overrides=references, crds_path=crds_path
     )
     lap("read")
-    wavelengths = row_wavelengths(R.load_specwcs(refset.paths["specwcs"], header), sci.shape[1])
+    table = R.load_specwcs(refset.paths["specwcs"], header)
+    wavelengths = row_wavelengths(table, sci.shape[1], header.get("VELOSYS"))
+    wave_map = wavelength_map(table, *sci.shape[1:], header.get("VELOSYS"))
+    flat2 = None  # flat² dividing the variances, where the flat was applied
+    var_flat = None
     if "flat_field" not in skip:
         flat, flat_dq, flat_err = R.load_flat(refset.paths["flat"], header)
-        sci, err, dq = flat_field.apply_flat(sci, err, dq, flat, flat_dq, flat_err, inplace=True)
+        sci, err, dq = flat_field.apply_flat(
+            sci, err, dq, flat, flat_dq, flat_err, inplace=True, include_flat_error=False
+        )
+        flat2 = flat_field.usable_flat(flat, flat_dq)[0] ** 2
+        var_flat = flat_field.flat_variance(sci, flat, flat_err, flat_dq)
         lap("flat_field")
     static_bad = badpix.static_bad_pixels(dq)
     base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
@@ -153,12 +165,20 @@ def run_stage2(
     start = 0
     for path, target_path, n in zip(paths, targets, lens, strict=True):
         variances = read_integrations_product(path, arrays=("VAR_POISSON", "VAR_RNOISE"))
+        seg = slice(start, start + n)
+        seg_err, var_poisson, var_rnoise = err[seg], variances.var_poisson, variances.var_rnoise
+        if var_flat is not None:  # ERR² = VAR_POISSON + VAR_RNOISE + VAR_FLAT, as jwst
+            seg_err, var_poisson, var_rnoise = calibrated_errors(
+                seg_err, var_poisson / flat2, var_rnoise / flat2, var_flat[seg]
+            )
         w = IntegrationsWriter(
             target_path,
             n,
             sci.shape[1:],
             header=_primary(path),
             int_times=_times(int_times, start, n),
+            images={"WAVELENGTH": wave_map},
+            arrays=ARRAYS if var_flat is None else CALIBRATED_ARRAYS,
             extra_keywords={
                 "S_EXOLRS": ("STAGE2", "exolrs Stage 2"),
                 "TRACE_X": round(x0, 3),
@@ -167,11 +187,12 @@ def run_stage2(
         )
         w.write(
             0,
-            sci[start : start + n],
-            err[start : start + n],
-            dq[start : start + n],
-            var_poisson=variances.var_poisson,
-            var_rnoise=variances.var_rnoise,
+            sci[seg],
+            seg_err,
+            dq[seg],
+            var_poisson=var_poisson,
+            var_rnoise=var_rnoise,
+            var_flat=None if var_flat is None else var_flat[seg],
         )
         w.close()
         start += n
@@ -184,7 +205,9 @@ def _nints(path) -> int:
 
 
 def _primary(path):
-    return fits.getheader(path)
+    """The product's primary header with its SCI world-coordinate keywords."""
+    with fits.open(path) as hdul:
+        return with_wcsinfo(hdul[0].header, hdul["SCI"].header)
 
 
 def _times(times, start, n):

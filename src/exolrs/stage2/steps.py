@@ -23,7 +23,7 @@ from exolrs.io.cube import CubeProduct, cube_names, load_cube
 from exolrs.io.products import write_hot_pixel_map
 from exolrs.plots.stage2 import plot_pca
 from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
-from exolrs.stage2.wavelength import row_wavelengths
+from exolrs.stage2.wavelength import row_wavelengths, wavelength_map
 from exolrs.step import Step
 
 
@@ -54,13 +54,18 @@ class CubeStep(Step):
 
 
 class AssignWCSStep(CubeStep):
-    """Wavelength of every row from the LRS specwcs reference (NaN outside the table)."""
+    """Wavelength of every row and pixel from the LRS specwcs reference, as jwst's WCS
+    (NaN outside the table and the WCS bounding box); saved as the WAVELENGTH image."""
 
     suffix, name = "assignwcsstep", "AssignWCS"
 
     def apply_one(self, cube):
         table = R.load_specwcs(self.reference_path(cube, "specwcs"), cube.header)
-        return {"wavelengths": row_wavelengths(table, cube.sci.shape[1])}
+        velosys = cube.header.get("VELOSYS")
+        return {
+            "wavelengths": row_wavelengths(table, cube.sci.shape[1], velosys),
+            "wavelength_map": wavelength_map(table, *cube.sci.shape[1:], velosys),
+        }
 
 
 class SourceTypeStep(CubeStep):
@@ -73,14 +78,25 @@ class SourceTypeStep(CubeStep):
 
 
 class FlatFieldStep(CubeStep):
-    """Divide by the flat reference; error and DQ propagated."""
+    """Divide by the flat reference, as jwst: variances divided by flat², the flat's own
+    error kept apart in VAR_FLAT (it is common to every integration)."""
 
     suffix, name = "flatfieldstep", "FlatField"
 
     def apply_one(self, cube):
         flat, fdq, ferr = R.load_flat(self.reference_path(cube, "flat"), cube.header)
-        sci, err, dq = flat_field.apply_flat(cube.sci, cube.err, cube.dq, flat, fdq, ferr)
-        return {"sci": sci, "err": err, "dq": dq}
+        sci, err, dq = flat_field.apply_flat(
+            cube.sci, cube.err, cube.dq, flat, fdq, ferr, include_flat_error=False
+        )
+        f2 = flat_field.usable_flat(flat, fdq)[0] ** 2
+        return {
+            "sci": sci,
+            "err": err,
+            "dq": dq,
+            "var_poisson": cube.var_poisson / f2,
+            "var_rnoise": cube.var_rnoise / f2,
+            "var_flat": flat_field.flat_variance(sci, flat, ferr, fdq),
+        }
 
 
 class BackgroundStep(CubeStep):

@@ -12,18 +12,28 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+from astropy.io import fits
 
+from exolrs import refs as R
 from exolrs.config import Stage3Config
-from exolrs.io.products import ensure_writable_dir, read_integrations_product
+from exolrs.io.products import (
+    ensure_writable_dir,
+    per_integration_error,
+    read_integrations_product,
+)
 from exolrs.io.spectra import (
     Spectra,
     read_centroids,
     read_deep_frame,
     write_centroids,
+    write_deep_frame,
     write_spectra,
 )
+from exolrs.io.x1dints import write_x1dints
 from exolrs.plots.stage3 import plot_2d_lightcurve, plot_drift
+from exolrs.stage2 import baseline
 from exolrs.stage2.background import variance_from_header
+from exolrs.stage2.wavelength import row_wavelengths
 from exolrs.stage3 import align, extract_box, extract_optimal, trace
 
 log = logging.getLogger(__name__)
@@ -49,6 +59,8 @@ class Extraction:
     unaligned: Spectra | None = None
     drift: object | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    header: dict | None = None  # the calints' primary header (for the x1dints product)
+    int_times: np.ndarray | None = None
 
 
 def extract_spectra(
@@ -113,7 +125,7 @@ def extract_spectra(
     spec = Spectra(
         wave, half, flux[:, order], ferr[:, order], np.asarray(times), x_shift, meta=meta
     )
-    result = Extraction(spec, rows, centres, seconds=seconds)
+    result = Extraction(spec, rows, centres, seconds=seconds, header=header, int_times=int_times)
     if params.align != "off":
         t0 = time.perf_counter()
         result.spectra, result.drift = align_spectra(
@@ -129,6 +141,27 @@ def extract_spectra(
                 meta={**meta, "ALIGN": "raw"},
             )
     return result
+
+
+def _deep_frame_of(cube, path: Path, references=None, crds_path=None) -> Path:
+    """Deep frame (median of every integration) and row wavelengths of calints that came
+    without Stage 2's deep frame."""
+    deep = baseline.deep_frame(cube.sci, np.arange(cube.sci.shape[0]))
+    with fits.open(cube.paths[0]) as hdul:
+        wave_map = np.asarray(hdul["WAVELENGTH"].data) if "WAVELENGTH" in hdul else None
+    if wave_map is not None and np.isfinite(wave_map).any():
+        with np.errstate(invalid="ignore"):
+            wavelengths = np.fmax.reduce(wave_map, axis=1).astype(float)
+    else:
+        header = dict(cube.header)
+        table = R.load_specwcs(
+            R.get_references(header, ("specwcs",), overrides=references, crds_path=crds_path).paths[
+                "specwcs"
+            ],
+            header,
+        )
+        wavelengths = row_wavelengths(table, cube.sci.shape[1], header.get("VELOSYS"))
+    return write_deep_frame(deep, wavelengths, path)
 
 
 def align_spectra(spec: Spectra, resample: bool = False, fit_stretch: bool = False):
@@ -149,14 +182,26 @@ def stage3_paths(output_dir, target: str, method: str) -> tuple[Path, Path]:
     return out / f"{target}_{method}_spectra_fullres.fits", out / f"{target}_centroids.csv"
 
 
+def x1dints_path(output_dir, target: str, method: str) -> Path:
+    """The jwst-layout copy of the spectra Stage 3 writes beside them."""
+    return Path(output_dir) / f"{target}_{method}_x1dints.fits"
+
+
 def write_stage3(result: Extraction, output_dir, target: str, method: str) -> Stage3Result:
-    """Write the spectra file (and the unaligned spectra when resampled) and the centroids."""
+    """Write the spectra file (and the unaligned spectra when resampled), the same spectra as
+    a jwst x1dints product, and the centroids."""
     spectra_path, centroid_path = stage3_paths(output_dir, target, method)
     write_centroids(result.rows, result.centres, centroid_path)
     if result.unaligned is not None:
         write_spectra(
             result.unaligned, spectra_path.with_name(spectra_path.stem + "_unaligned.fits")
         )
+    write_x1dints(
+        result.spectra,
+        x1dints_path(output_dir, target, method),
+        header=result.header,
+        int_times=result.int_times,
+    )
     write_spectra(result.spectra, spectra_path)
     return Stage3Result(spectra_path, centroid_path, seconds=result.seconds)
 
@@ -182,9 +227,15 @@ def run_stage3(
     params: Stage3Config | None = None,
     force_redo: bool = False,
     do_plot: bool = True,
+    references: dict | None = None,
+    crds_path=None,
     **overrides,
 ) -> Stage3Result:
-    """Extract a spectrum per integration from Stage 2's calints and deep frame."""
+    """Extract a spectrum per integration from Stage 2's calints and deep frame.
+
+    With `deep_frame` None (calints from MAST), the deep frame is the median of every
+    integration and the rows' wavelengths come from the calints' WAVELENGTH image, else from
+    the SPECWCS reference (`references` / CRDS); it is saved as `<target>_deepframe.fits`."""
     params = Stage3Config.model_validate({**(params or Stage3Config()).model_dump(), **overrides})
     out = ensure_writable_dir(output_dir)
     spectra_path, centroid_path = stage3_paths(out, target, params.extract_method)
@@ -192,9 +243,14 @@ def run_stage3(
         log.info("Stage 3 products exist; reusing them")
         return Stage3Result(spectra_path, centroid_path)
     t0 = time.perf_counter()
-    cube = read_integrations_product(calints, arrays=("SCI", "ERR"))
+    cube = read_integrations_product(calints, arrays=("SCI", "ERR", "VAR_FLAT"))
+    if deep_frame is None:
+        deep_frame = _deep_frame_of(cube, out / f"{target}_deepframe.fits", references, crds_path)
     deep, wavelengths = read_deep_frame(deep_frame)
     read_s = round(time.perf_counter() - t0, 3)
+    # the flat's error is common to every integration and cancels: weights and errors use
+    # the per-integration part
+    cube.err, cube.var_flat = per_integration_error(cube.err, cube.var_flat), None
     result = extract_spectra(
         cube.sci, cube.err, cube.header, cube.int_times, deep, wavelengths, params, target
     )

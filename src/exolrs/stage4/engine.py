@@ -20,8 +20,9 @@ from astropy.table import Table
 from exolrs.config import Stage4Config
 from exolrs.errors import ExolrsError
 from exolrs.io.products import ensure_writable_dir
-from exolrs.io.spectra import Spectra, read_spectra
+from exolrs.io.spectra import Spectra
 from exolrs.io.tables import write_json, write_table
+from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
 from exolrs.stage4 import binning
@@ -329,7 +330,8 @@ def run_stage4(
     progress=None,
     **overrides,
 ) -> Stage4Result:
-    """Fit the light curves of a Stage 3 spectra file; write Stage 4 products.
+    """Fit the light curves of a Stage 3 spectra file (or a jwst x1dints product); write
+    Stage 4 products.
 
     `progress(done, total)` is called after each channel fit; `detrend_table` (ECSV, e.g.
     Stage 2's `<target>_pca_timeseries.ecsv`) supplies detrending vectors by column name."""
@@ -342,7 +344,7 @@ def run_stage4(
         return paths
     t_start = time.perf_counter()
     lc = fit_light_curves(
-        read_spectra(spectra_path),
+        load_spectra(spectra_path),
         p,
         truth=truth,
         detrend_table=detrend_table,

@@ -7,7 +7,8 @@ result = stage4.FitLightCurvesStep("W_box_spectra_fullres.fits", output_dir="Sta
 
 from __future__ import annotations
 
-from exolrs.io.spectra import Spectra, read_spectra
+from exolrs.io.spectra import Spectra
+from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import make_executor
 from exolrs.stage4.engine import (
     LightCurveFits,
@@ -30,7 +31,7 @@ class FitLightCurvesStep(Step):
     suffix, name = "stage4", "FitLightCurves"
 
     def load(self, input_data) -> Spectra:
-        return input_data if isinstance(input_data, Spectra) else read_spectra(input_data)
+        return input_data if isinstance(input_data, Spectra) else load_spectra(input_data)
 
     def expected_outputs(self, params):
         r = stage4_result(self.output_dir)
