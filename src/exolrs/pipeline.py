@@ -16,6 +16,8 @@ from collections.abc import Callable
 from importlib import metadata
 from pathlib import Path
 
+from astropy.io import fits
+
 from exolrs.config import RunConfig
 from exolrs.errors import ExolrsError
 from exolrs.io.inputs import FIRST_STAGE, classify_inputs
@@ -86,6 +88,13 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
     }
     kind, inputs = classify_inputs(cfg.input)
     first = FIRST_STAGE[kind]
+    stage2_params = cfg.stage2
+    if kind == "calints" and "BKG_METH" not in fits.getheader(inputs[0]):
+        # jwst calints (tso-spec2 subtracts no background and leaves bad pixels as NaN):
+        # Stage 2's remaining steps run on them, the flat already applied
+        first = 2
+        skip = sorted({*cfg.stage2.skip_steps, "flat_field"})
+        stage2_params = cfg.stage2.model_copy(update={"skip_steps": skip})
     if first > 1:
         skipped = [s for s in stages if s < first]
         stages = [s for s in stages if s >= first]
@@ -129,7 +138,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         from exolrs.stage2.engine import run_stage2
 
         t0 = time.perf_counter()
-        if kind == "rateints":
+        if kind in ("rateints", "calints"):
             rateints = inputs
         else:
             rateints = sorted((out / "Stage1").glob("*_rateints.fits"))
@@ -139,7 +148,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             rateints,
             out / "Stage2",
             target=cfg.target,
-            params=cfg.stage2,
+            params=stage2_params,
             references=cfg.references,
             crds_path=cfg.crds_path,
             force_redo=force_redo,
@@ -157,7 +166,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         from exolrs.stage3.engine import run_stage3
 
         t0 = time.perf_counter()
-        if kind == "calints":  # MAST calints: the deep frame is made from them
+        if kind == "calints" and first == 3:  # calints of exolrs' Stage 2 without a deep frame
             calints, deep = inputs, None
         else:
             calints = sorted((out / "Stage2").glob("*_calints.fits"))

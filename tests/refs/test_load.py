@@ -84,3 +84,10 @@ def test_unreadable_reference(tmp_path, header):
     bad.write_text("garbage")
     with pytest.raises(ExolrsError, match="cannot read reference file"):
         R.load_mask(bad, header)
+
+
+def test_reference_of_another_reftype_is_refused(refs, header):
+    with pytest.raises(ExolrsError, match="is a MASK reference but was given as the 'dark'"):
+        R.load_dark(refs["mask"], header)
+    with pytest.raises(ExolrsError, match="references: flat:"):
+        R.load_specwcs(refs["flat"], header)

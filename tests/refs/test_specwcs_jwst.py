@@ -91,3 +91,16 @@ def test_calints_wavelength_equals_jwst_wcs(calints_real_specwcs, tmp_path):
     # the deep frame's per-row wavelengths (Stage 3's) are the same
     deep_wave = fits.getdata(calints_real_specwcs.deep_frame, "WAVELENGTH")
     np.testing.assert_allclose(deep_wave, np.fmax.reduce(jwst, axis=1), atol=1e-5)
+
+
+def test_stage3_on_the_real_specwcs(calints_real_specwcs, tmp_path):
+    from exolrs.io.spectra import read_spectra
+    from exolrs.stage3.engine import run_stage3
+
+    s2 = calints_real_specwcs
+    r3 = run_stage3(s2.calints, s2.deep_frame, tmp_path, target="T", do_plot=False)
+    spec = read_spectra(r3.spectra)
+    assert spec.wave[0] < 5.0 and spec.wave[-1] > 12.0  # the calibrated range is covered
+    assert np.all(np.diff(spec.wave) > 0)
+    band = (spec.wave > 5) & (spec.wave < 12)
+    assert np.isfinite(spec.flux[:, band]).all() and (np.median(spec.flux[:, band]) > 0)

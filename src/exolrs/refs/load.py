@@ -37,11 +37,24 @@ def subarray_window(ref_header, exposure_header, path: Path) -> tuple[slice, sli
     return slice(y, y + ny), slice(x, x + nx)
 
 
-def _read(path, exposure_header, extnames, dtypes) -> list[np.ndarray | None]:
+def check_reftype(ref_header, reftype: str, path: Path) -> None:
+    """A reference whose header names another REFTYPE is refused (a file given under the
+    wrong `references:` key); one without REFTYPE is taken as given."""
+    have = str(ref_header.get("REFTYPE", "")).strip().upper()
+    if have and have != reftype.upper():
+        raise ExolrsError(
+            f"{path.name} is a {have} reference but was given as the {reftype!r} reference; "
+            f"put it under `references: {have.lower()}:` or give a {reftype.upper()} file."
+        )
+
+
+def _read(path, exposure_header, extnames, dtypes, reftype=None) -> list[np.ndarray | None]:
     path = Path(path)
     try:
         with fits.open(path, memmap=False) as hdul:
             primary = hdul[0].header
+            if reftype:
+                check_reftype(primary, reftype, path)
             rows, cols = subarray_window(primary, exposure_header, path)
             out = []
             for name, dtype in zip(extnames, dtypes, strict=True):
@@ -62,25 +75,27 @@ def _read(path, exposure_header, extnames, dtypes) -> list[np.ndarray | None]:
 
 def load_mask(path, header) -> np.ndarray:
     """Static bad-pixel mask: DQ uint32 (y, x)."""
-    (dq,) = _read(path, header, ["DQ"], [np.uint32])
+    (dq,) = _read(path, header, ["DQ"], [np.uint32], reftype="mask")
     return dq
 
 
 def load_saturation(path, header) -> tuple[np.ndarray, np.ndarray | None]:
     """Saturation level (raw DN) float32 and its DQ."""
-    return tuple(_read(path, header, ["SCI", "DQ"], [np.float32, np.uint32]))
+    return tuple(_read(path, header, ["SCI", "DQ"], [np.float32, np.uint32], reftype="saturation"))
 
 
 def load_linearity(path, header) -> tuple[np.ndarray, np.ndarray | None]:
     """Linearity coefficients (ncoeffs, y, x) float32 and DQ."""
-    return tuple(_read(path, header, ["COEFFS", "DQ"], [np.float32, np.uint32]))
+    return tuple(
+        _read(path, header, ["COEFFS", "DQ"], [np.float32, np.uint32], reftype="linearity")
+    )
 
 
 def load_dark(path, header) -> tuple[np.ndarray, np.ndarray | None]:
     """MIRI dark (nints_ref, ngroups, y, x) float32 — first and later integrations — and DQ.
 
     A 3-D dark (ngroups, y, x) is promoted to (1, ngroups, y, x)."""
-    data, dq = _read(path, header, ["SCI", "DQ"], [np.float32, np.uint32])
+    data, dq = _read(path, header, ["SCI", "DQ"], [np.float32, np.uint32], reftype="dark")
     if data.ndim == 3:
         data = data[None]
     ngroups = int(header.get("NGROUPS", data.shape[1]))
@@ -94,25 +109,29 @@ def load_dark(path, header) -> tuple[np.ndarray, np.ndarray | None]:
 
 def load_reset(path, header) -> tuple[np.ndarray, np.ndarray | None]:
     """MIRI reset correction (nints_ref, ngroups, y, x) float32 and DQ."""
-    data, dq = _read(path, header, ["SCI", "DQ"], [np.float32, np.uint32])
+    data, dq = _read(path, header, ["SCI", "DQ"], [np.float32, np.uint32], reftype="reset")
     return data[:, : int(header.get("NGROUPS", data.shape[1]))], dq
 
 
 def load_gain(path, header) -> np.ndarray:
     """Gain (e-/DN) float32 (y, x)."""
-    (data,) = _read(path, header, ["SCI"], [np.float32])
+    (data,) = _read(path, header, ["SCI"], [np.float32], reftype="gain")
     return data
 
 
 def load_readnoise(path, header) -> np.ndarray:
     """Read noise (DN per read) float32 (y, x)."""
-    (data,) = _read(path, header, ["SCI"], [np.float32])
+    (data,) = _read(path, header, ["SCI"], [np.float32], reftype="readnoise")
     return data
 
 
 def load_flat(path, header) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Flat field: data, DQ and error (y, x)."""
-    return tuple(_read(path, header, ["SCI", "DQ", "ERR"], [np.float32, np.uint32, np.float32]))
+    return tuple(
+        _read(
+            path, header, ["SCI", "DQ", "ERR"], [np.float32, np.uint32, np.float32], reftype="flat"
+        )
+    )
 
 
 def load_specwcs(path, header) -> dict:
@@ -131,6 +150,7 @@ def load_specwcs(path, header) -> dict:
     try:
         with fits.open(path, memmap=False) as hdul:
             ref = hdul[0].header
+            check_reftype(ref, "specwcs", path)
             table = hdul["WAVETABLE"].data
             cols = {n.lower(): np.asarray(table[n], float) for n in table.columns.names}
     except (OSError, KeyError) as exc:
@@ -182,14 +202,18 @@ def load_emicorr(path, header=None) -> dict[str, tuple[float, np.ndarray]]:
                 name: (float(v["frequency"]), np.asarray(v["phase_amplitudes"], np.float32))
                 for name, v in freqs.items()
             }
-            if header is not None:
-                case = af.tree.get("subarray_cases", {}).get(header.get("SUBARRAY", ""), {})
-                speed = "SLOW" if "SLOW" in str(header.get("READPATT", "")) else "FAST"
+            if header is not None:  # as jwst's emicorr.get_subarcase
+                speed = "SLOW" if "SLOW" in str(header.get("READPATT", "")).upper() else "FAST"
+                subarray = str(header.get("SUBARRAY", ""))
+                if "FULL" in subarray:
+                    subarray = f"{subarray}_{speed}"
+                case = af.tree.get("subarray_cases", {}).get(subarray, {})
                 wanted = case.get("freqs", {}).get(speed, [])
                 if isinstance(wanted, dict):
                     wanted = wanted.get(header.get("DETECTOR", ""), [])
-                # no entry for this subarray/readout: nothing to correct (as in jwst)
-                out = {k: v for k, v in out.items() if k in wanted}
+                # in the case's order (jwst corrects them in turn); no entry for this
+                # subarray/readout: nothing to correct (as in jwst)
+                out = {k: out[k] for k in wanted if k in out}
             return out
     except (OSError, ValueError, KeyError) as exc:
         raise ExolrsError(f"cannot read the EMICORR reference {path}: {exc}") from None

@@ -110,6 +110,8 @@ def process_block(
         lap("emicorr")
     if "reset" not in skip and refs.reset is not None:
         data = reset.subtract_reset(data, refs.reset, int_start=int_start, inplace=True)
+        if refs.reset_dq is not None:
+            pdq = pdq | refs.reset_dq
         lap("reset")
     if "linearity" not in skip:
         data, gdq, pdq = linearity.correct_linearity(

@@ -30,6 +30,7 @@ class Stage1Refs:
     emi_frequencies: dict[str, float] = field(default_factory=dict)
     avg_dark: np.ndarray | None = None  # dark current (DN/s) for the Poisson variance
     dark_dq: np.ndarray | None = None  # (ny, nx) DQ of the dark, OR-ed into the pixel DQ
+    reset_dq: np.ndarray | None = None  # (ny, nx) DQ of the reset reference, likewise
 
 
 def resolve_stage1_refs(
@@ -59,7 +60,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
     sat, sat_dq = R.load_saturation(paths["saturation"], header)
     lin, lin_dq = R.load_linearity(paths["linearity"], header)
     dark, dark_dq = R.load_dark(paths["dark"], header)
-    reset = R.load_reset(paths["reset"], header)[0] if paths.get("reset") else None
+    reset, reset_dq = R.load_reset(paths["reset"], header) if paths.get("reset") else (None, None)
     refs = Stage1Refs(
         mask=R.load_mask(paths["mask"], header),
         saturation=sat,
@@ -69,6 +70,7 @@ def load_stage1_refs(paths: dict[str, Path], header) -> Stage1Refs:
         dark=dark,
         avg_dark=average_dark_current(dark, float(header.get("TGROUP", header.get("TFRAME")))),
         dark_dq=dark_pixel_dq(dark_dq, dark.shape[-2:]),
+        reset_dq=None if reset is None else dark_pixel_dq(reset_dq, reset.shape[-2:]),
         reset=reset,
         gain=R.load_gain(paths["gain"], header),
         readnoise=R.load_readnoise(paths["readnoise"], header),

@@ -150,7 +150,10 @@ class ResetStep(RampStep):
     def apply_one(self, p, refs):
         if refs.reset is None:
             return {}
-        return {"data": reset.subtract_reset(p.data, refs.reset, p.int_start)}
+        out = {"data": reset.subtract_reset(p.data, refs.reset, p.int_start)}
+        if refs.reset_dq is not None:
+            out["pixeldq"] = p.pixeldq | refs.reset_dq
+        return out
 
 
 class LinearityStep(RampStep):

@@ -22,6 +22,7 @@ from exolrs.io.products import (
     IntegrationsWriter,
     calibrated_errors,
     ensure_writable_dir,
+    per_integration_error,
     product_name,
     read_integrations_product,
     with_wcsinfo,
@@ -84,7 +85,12 @@ def run_stage2(
         clock[0] = now
 
     # only what the steps use; the variances are copied per segment when writing
-    cube = read_integrations_product(paths, arrays=("SCI", "ERR", "DQ"))
+    with fits.open(paths[0]) as hdul:
+        flat_fielded = "VAR_FLAT" in hdul  # jwst calints: the flat's error is in ERR
+    arrays = ("SCI", "ERR", "DQ", "VAR_FLAT") if flat_fielded else ("SCI", "ERR", "DQ")
+    cube = read_integrations_product(paths, arrays=arrays)
+    if flat_fielded:  # the steps below use the per-integration error
+        cube.err, cube.var_flat = per_integration_error(cube.err, cube.var_flat), None
     header = dict(cube.header)
     sci, err, dq = cube.sci, cube.err, cube.dq
     int_times = cube.int_times
