@@ -147,3 +147,15 @@ def test_static_bad_pixels_and_deep_frame():
     cube[:, 1, 0] = np.nan
     deep = baseline.deep_frame(cube, np.array([0, 1, 2]))
     assert deep[0, 0] == 4.0 and np.isnan(deep[1, 0])
+
+
+def test_trace_found_under_a_bright_background_with_a_column_gradient():
+    """Program 2783's background is 60–130 DN/s per pixel with a gradient across the columns;
+    a trace of a few DN/s per pixel at its core must still be the one found."""
+    from exolrs.stage2.background import trace_center_estimate
+
+    rng = np.random.default_rng(0)
+    x = np.arange(72)
+    frame = 100 + 0.3 * (x - 36)[None, :] + rng.normal(0, 0.5, (416, 72))
+    frame += 8 * np.exp(-0.5 * ((x - 37.3) / 1.2) ** 2)[None, :]
+    assert abs(trace_center_estimate(frame) - 37.3) < 0.3

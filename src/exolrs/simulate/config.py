@@ -30,6 +30,9 @@ class PlanetConfig:
     a_rs: float = 11.37
     inc_deg: float = 87.75
     rp_rs: float = 0.1457  # white-light reference radius ratio, depth ≈ 2.12 %
+    # "model": rp_rs² plus the features below; "published": the published WASP-39b MIRI/LRS
+    # spectrum (Powell et al. 2024), interpolated
+    depth_source: str = "model"
     t0_fraction: float = 0.5  # mid-transit as a fraction of the observation
     ecc: float = 0.0
     w_deg: float = 90.0
@@ -68,6 +71,9 @@ class SystematicsConfig:
     y_drift_px: float = 0.04
     y_jitter_px: float = 0.01
     first_int_gain_deficit: float = 0.02  # the anomalous first integration's flux deficit
+    # detector settling: fractional flux change of integrations 1, 2, … (program 2783's
+    # background exposure: −2.70, −0.75, −0.25, −0.12 %, then flat)
+    settling: tuple[float, ...] = ()
 
 
 @dataclass
@@ -124,6 +130,10 @@ class SceneConfig:
     background_5um: float = 0.4  # DN/s/pixel
     background_12um: float = 9.0
     background_col_gradient: float = 0.003  # fractional change per column
+    # "program2783": star and background calibrated to the real observation (see
+    # `calibration`: background from its background exposure, the star from the published
+    # per-bin errors); None: `row_rate_6um` and `background_5um/12um` above
+    calibration: str | None = None
 
 
 @dataclass
@@ -174,8 +184,15 @@ def preset(name: str, seed: int = 42) -> SimConfig:
     """Return the configuration of a named preset (`tiny`, `small`, `medium`, `program2783`)."""
     if name == "program2783":
         # WASP-39b MIRI/LRS, program 2783: 1779 × 100 groups in 9 segments (≈ 10.6 GB).
-        return SimConfig(
-            preset=name, nints=1779, ngroups=100, nints_per_segment=200, seed=seed, chunk_ints=8
+        return _calibrated(
+            SimConfig(
+                preset=name,
+                nints=1779,
+                ngroups=100,
+                nints_per_segment=200,
+                seed=seed,
+                chunk_ints=8,
+            )
         )
     if name == "medium":
         # The side-by-side benchmark's middle size: 400 × 100 groups in 2 segments (≈ 2.4 GB).
@@ -191,6 +208,18 @@ def preset(name: str, seed: int = 42) -> SimConfig:
     hours = cfg.nints * cfg.int_time_s / 3600.0
     cfg.planet = _compressed_orbit(hours)
     cfg.systematics.ramp_tau_hours = hours / 8.0
+    return _calibrated(cfg) if name == "medium" else cfg
+
+
+def _calibrated(cfg: SimConfig) -> SimConfig:
+    """Program 2783's star, background, spectrum and detector settling (the presets with its
+    readout: 100 groups, FASTR1)."""
+    from exolrs.simulate.calibration import SETTLING_P2783
+
+    cfg.scene.calibration = "program2783"
+    cfg.planet.depth_source = "published"
+    cfg.systematics.settling = SETTLING_P2783
+    cfg.systematics.first_int_gain_deficit = 0.0  # the settling replaces it
     return cfg
 
 

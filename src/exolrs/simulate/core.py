@@ -54,6 +54,8 @@ class _Model:
         self.transit = scene.transit_light_curves(t_mid, lam, cfg)
         self.lc = self.transit * scene.systematic_ramp(hours, lam, cfg)
         self.lc[0] *= 1.0 - cfg.systematics.first_int_gain_deficit
+        for k, f in enumerate(cfg.systematics.settling[: cfg.nints]):  # detector settling
+            self.lc[k] *= 1.0 + f
         self.background = scene.background_rate(cfg).astype(np.float32)
 
     def rate(self, start: int, stop: int) -> np.ndarray:
@@ -250,9 +252,7 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
     fine["wavelength"] = lam
     fine["wavelength"].unit = "micron"
     fine["depth"] = scene.depth_spectrum(lam, cfg)
-    fine["stellar_flux"] = scene.stellar_row_rate(
-        rows_of_lam, cfg.scene.row_rate_6um
-    ) / scene.dispersion(rows_of_lam)
+    fine["stellar_flux"] = scene.star_rate(rows_of_lam, cfg) / scene.dispersion(rows_of_lam)
     fine["stellar_flux"].unit = "adu / (s micron)"
     fine["u1"], fine["u2"] = u1, u2
     fine.meta["comment"] = "depth = (Rp/R*)^2; stellar_flux = detected rate before flat field"
@@ -265,7 +265,7 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
     per_row["row"] = rows.astype(int)
     per_row["wavelength"] = model.row_lambda
     per_row["depth"] = scene.depth_spectrum(model.row_lambda, cfg)
-    per_row["star_rate"] = scene.stellar_row_rate(rows, cfg.scene.row_rate_6um)
+    per_row["star_rate"] = scene.star_rate(rows, cfg)
     per_row["subarray_fraction"] = prof.sum(axis=1)
     per_row["trace_x"] = scene.trace_center(rows, cfg)
     per_row["psf_sigma"] = sigma
@@ -277,7 +277,7 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
     pt["bjd_tdb_mid"] = model.times["int_mid_BJD_TDB"]
     pt["dx"], pt["dy"] = model.dx, model.dy
     white = (model.row_lambda >= 5) & (model.row_lambda <= 12)
-    weights = scene.stellar_row_rate(rows, 1.0)[white]
+    weights = scene.star_rate(rows, cfg)[white]
     pt["transit_white"] = model.transit[:, white] @ weights / weights.sum()
     pt["systematics_white"] = (model.lc / model.transit)[:, white] @ weights / weights.sum()
     _write_table(pt, out / "truth_pointing.ecsv")

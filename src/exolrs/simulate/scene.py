@@ -83,6 +83,25 @@ def throughput(lam: np.ndarray) -> np.ndarray:
     return rise * fall * (0.75 + 0.25 * np.exp(-0.5 * ((lam - 7.5) / 2.5) ** 2))
 
 
+def star_rate(y: np.ndarray, cfg: SimConfig) -> np.ndarray:
+    """Detected stellar rate per row (DN/s) of the configured scene: the model spectrum
+    scaled to `row_rate_6um`, or, for a scene calibrated to program 2783, the stellar
+    electrons its published per-bin errors imply (see `calibration`), per row and second,
+    over the gain; outside the published 5–12 µm the model's shape continues it."""
+    shape = stellar_row_rate(y, 1.0)
+    if cfg.scene.calibration != "program2783":
+        return cfg.scene.row_rate_6um * shape
+    from exolrs.simulate.calibration import calibration_table
+
+    t = calibration_table()
+    per_row = np.asarray(t["star_e_per_int"]) / t.meta["integration_s"] / np.asarray(t["rows"])
+    per_row_dn = per_row / cfg.detector.gain
+    lam_bins = np.asarray(t["wavelength"])
+    model_at_bins = stellar_row_rate(row_of_wavelength(lam_bins), 1.0)
+    scale = np.interp(wavelength_of_row(y), lam_bins, per_row_dn / model_at_bins)
+    return shape * scale
+
+
 def stellar_row_rate(y: np.ndarray, row_rate_6um: float) -> np.ndarray:
     """Detected stellar rate per row (DN/s, before flat field), for continuous rows `y`.
 
@@ -134,9 +153,15 @@ def cross_profile(xc: np.ndarray, sigma: np.ndarray) -> np.ndarray:
 
 
 def depth_spectrum(lam: np.ndarray, cfg: SimConfig) -> np.ndarray:
-    """Injected transit depth (Rp/R*)² versus wavelength."""
+    """Injected transit depth (Rp/R*)² versus wavelength: the model below, or the published
+    WASP-39b MIRI/LRS spectrum (Powell et al. 2024) interpolated, constant beyond its ends."""
     p = cfg.planet
     lam = np.asarray(lam, dtype=np.float64)
+    if p.depth_source == "published":
+        from exolrs.simulate.calibration import published_spectrum
+
+        pub = published_spectrum()
+        return 1e-6 * np.interp(lam, np.asarray(pub["wl_center_um"]), np.asarray(pub["depth_ppm"]))
     feat = (
         p.so2_ppm * np.exp(-0.5 * ((lam - p.so2_center_um) / p.so2_width_um) ** 2)
         + p.water_ppm * np.exp(-0.5 * ((lam - p.water_center_um) / p.water_width_um) ** 2)
@@ -185,12 +210,22 @@ def systematic_ramp(t_hours: np.ndarray, lam: np.ndarray, cfg: SimConfig) -> np.
 
 
 def background_rate(cfg: SimConfig) -> np.ndarray:
-    """Background (DN/s/pixel, before flat) on the subarray: rising with λ, small x-gradient."""
+    """Background (DN/s/pixel, before flat) on the subarray: rising with λ (or, calibrated to
+    program 2783, its background exposure's rate per pixel), small x-gradient."""
     sc = cfg.scene
     y = np.arange(NROWS, dtype=np.float64)
     lam = np.clip(wavelength_of_row(y), 4.5, 14.0)
-    frac = (lam - 5.0) / 7.0
-    per_row = sc.background_5um * (sc.background_12um / sc.background_5um) ** np.clip(frac, 0, 1.3)
+    if sc.calibration == "program2783":
+        from exolrs.simulate.calibration import calibration_table
+
+        t = calibration_table()
+        e_s = np.interp(lam, np.asarray(t["wavelength"]), np.asarray(t["background_e_s_px"]))
+        per_row = e_s / cfg.detector.gain
+    else:
+        frac = (lam - 5.0) / 7.0
+        per_row = sc.background_5um * (sc.background_12um / sc.background_5um) ** np.clip(
+            frac, 0, 1.3
+        )
     x = np.arange(NCOLS, dtype=np.float64)
     return per_row[:, None] * (1.0 + sc.background_col_gradient * (x - NCOLS / 2))[None, :]
 
@@ -218,7 +253,7 @@ def star_rate_cube(
     `lc_rows` (n, NROWS) (transit × systematics) and trace offsets dx, dy (n,)."""
     y = np.arange(NROWS, dtype=np.float64)
     yy = y[None, :] - dy[:, None]  # the spectrum moves by dy: row y sees source row y - dy
-    rate = stellar_row_rate(yy, cfg.scene.row_rate_6um) * lc_rows
+    rate = star_rate(yy, cfg) * lc_rows
     xc = trace_center(yy, cfg) + dx[:, None]
     sigma = psf_sigma(wavelength_of_row(y))
     prof = cross_profile(xc, sigma)
