@@ -98,6 +98,8 @@ def simulate(
     workers: Annotated[int, typer.Option(help="Processes generating integrations.")] = 2,
 ) -> None:
     """Simulate a MIRI/LRS slitless TSO (uncal segments, CRDS-format references, truth)."""
+    if workers < 1:
+        raise ExolrsError(f"--workers {workers}: give 1 or more worker processes")
     result = _simulate(outdir, preset, seed, workers)
     console.print(
         f"wrote {len(result['uncal'])} uncal segment(s) ({result['nints']} integrations × "
@@ -114,6 +116,8 @@ def _run_config(
     from exolrs.pipeline import run_pipeline
 
     cfg = load_config(config)
+    if workers is not None and workers < 1:
+        raise ExolrsError(f"--workers {workers}: give 1 or more worker processes")
     if workers is not None:
         cfg.parallel.workers = workers
         if workers > 1 and cfg.parallel.backend == "serial":
@@ -133,6 +137,10 @@ def _run_config(
 
 
 def _report_stages(record: dict, outdir: Path) -> None:
+    for warning in record.get("warnings", []):
+        err_console.print(f"[yellow]warning:[/yellow] {warning}", highlight=False)
+    for note in record.get("notes", []):
+        console.print(f"[cyan]note:[/cyan] {note}", highlight=False)
     for stage, info in record["stages"].items():
         console.print(
             f"[green]Stage {stage}[/green]: {len(info['products'])} product(s) in "

@@ -72,6 +72,33 @@ def run_pipeline(
         handler.close()
 
 
+def preflight(cfg: RunConfig, stages) -> None:
+    """The run file's ranges against the exposure, before any work (each stage checks its
+    own again when run alone): `baseline_ints`, `drop_first` and `extract_width` against
+    NINTS and the subarray; Stage 1 checks `miri_drop_groups` against NGROUPS."""
+    from exolrs.io.segments import discover_segments
+    from exolrs.stage2.baseline import baseline_indices
+    from exolrs.stage4.engine import MIN_POINTS
+
+    exposure = discover_segments(cfg.input)
+    if 2 in stages:
+        try:
+            baseline_indices(cfg.stage2.baseline_ints, exposure.nints)
+        except ValueError as exc:
+            raise ExolrsError(f"stage2: {exc}; change `baseline_ints:` in the run file") from None
+    if 3 in stages and cfg.stage3.extract_width > exposure.nx - 2:
+        raise ExolrsError(
+            f"stage3: extract_width = {cfg.stage3.extract_width} is wider than the "
+            f"{exposure.nx}-column subarray allows; give at most {exposure.nx - 2}."
+        )
+    if 4 in stages and cfg.stage4.drop_first > exposure.nints - MIN_POINTS:
+        raise ExolrsError(
+            f"stage4: drop_first = {cfg.stage4.drop_first} leaves "
+            f"{max(exposure.nints - cfg.stage4.drop_first, 0)} of {exposure.nints} integrations; "
+            f"give at most {max(exposure.nints - MIN_POINTS, 0)}."
+        )
+
+
 def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
     from exolrs.parallel import make_executor
     from exolrs.stage1.engine import run_stage1
@@ -106,6 +133,8 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         if skipped:
             log.info("input is %s: starting at Stage %d (skipping %s)", kind, first, skipped)
         record["input"] = {"kind": kind, "files": [str(p) for p in inputs], "skipped": skipped}
+    if kind == "uncal":
+        preflight(cfg, stages)
     if 1 in stages:
         t0 = time.perf_counter()
         with make_executor(
@@ -127,6 +156,9 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
 
             header = discover_segments(cfg.input).header
             refset = resolve_stage1_refs(header, cfg.references, cfg.crds_path)
+        record.setdefault("warnings", []).extend(paths.warnings)
+        if paths.note:
+            record.setdefault("notes", []).append(paths.note)
         record["stages"]["1"] = {
             "products": [str(p) for p in paths],
             "wall_s": round(time.perf_counter() - t0, 2),
@@ -153,6 +185,8 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             crds_path=cfg.crds_path,
             force_redo=force_redo,
         )
+        if r2.note:
+            record.setdefault("notes", []).append(r2.note)
         record["stages"]["2"] = {
             "products": [str(p) for p in (*r2.calints, r2.deep_frame, r2.hot_pixel_map)],
             "wall_s": round(time.perf_counter() - t0, 2),
@@ -183,6 +217,8 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             references=cfg.references,
             crds_path=cfg.crds_path,
         )
+        if r3.note:
+            record.setdefault("notes", []).append(r3.note)
         record["stages"]["3"] = {
             "products": [str(r3.spectra), str(r3.centroids)],
             "wall_s": round(time.perf_counter() - t0, 2),
@@ -213,6 +249,8 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
                 force_redo=force_redo,
                 progress=(lambda d, n: progress("Stage 4 channels", d, n)) if progress else None,
             )
+        if r4.note:
+            record.setdefault("notes", []).append(r4.note)
         record["stages"]["4"] = {
             "products": [
                 str(p) for p in (r4.spectrum, r4.white_fit, r4.channel_fits, r4.light_curves)

@@ -35,12 +35,15 @@ def expand_inputs(files, kinds=KINDS) -> list[Path]:
             if not found:
                 raise ExolrsError(f"no files match {item}; check the `input:` pattern")
             out += found
-        elif not p.exists():
+        elif not p.exists() and not p.is_symlink():
             raise ExolrsError(f"input file not found: {p}")
         else:
             out.append(p)
     if not out:
         raise ExolrsError("no input files given")
+    for p in out:
+        if p.is_symlink() and not p.exists():
+            raise ExolrsError(f"{p} is a link to a file that does not exist; fix or remove it")
     return list(dict.fromkeys(out))
 
 

@@ -9,6 +9,7 @@ of consistent shape.  Every problem raises `ExolrsError` naming the file and the
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import warnings
@@ -30,6 +31,7 @@ EXPECTED = {
     "SUBARRAY": "SLITLESSPRISM",
 }
 OBSERVATION_KEYS = ("PROGRAM", "OBSERVTN", "VISIT", "VISITGRP", "SEQ_ID", "ACT_ID", "EXPOSURE")
+log = logging.getLogger(__name__)
 _SEG_RE = re.compile(r"^(?P<root>.+?)(-seg(?P<seg>\d{3}))?_(?P<det>[a-z0-9]+)_(?P<suf>\w+)\.fits$")
 
 
@@ -56,6 +58,7 @@ class Exposure:
     ny: int
     nx: int
     header: dict = field(default_factory=dict)  # first segment's primary header
+    warnings: list[str] = field(default_factory=list)  # what was rebuilt or assumed, said once
 
     @property
     def paths(self) -> list[Path]:
@@ -78,6 +81,37 @@ class Exposure:
         if any(p is None for p in parts):
             return None
         return np.concatenate(parts)
+
+
+def header_float(header, key: str, default, path: Path) -> float:
+    """A numeric keyword of a segment's header (`default` when absent), or a clear error."""
+    value = header.get(key, default)
+    try:
+        if isinstance(value, bool):
+            raise ValueError
+        out = float(value)
+        if not np.isfinite(out):
+            raise ValueError
+        return out
+    except (TypeError, ValueError):
+        raise ExolrsError(
+            f"{path.name}: {key} = {value!r} is not a number; the header is damaged. "
+            "Download the file again from MAST."
+        ) from None
+
+
+def header_int(header, key: str, default, path: Path) -> int:
+    """An integer keyword of a segment's header (`default` when absent), or a clear error."""
+    value = header.get(key, default)
+    try:
+        if isinstance(value, bool) or float(value) != int(float(value)):
+            raise ValueError
+        return int(float(value))
+    except (TypeError, ValueError, OverflowError):
+        raise ExolrsError(
+            f"{path.name}: {key} = {value!r} is not a whole number; the header is damaged. "
+            "Download the file again from MAST."
+        ) from None
 
 
 def _expand(files) -> list[Path]:
@@ -129,8 +163,18 @@ def _open_segment(path: Path) -> tuple[Segment, tuple[int, ...]]:
             "file holds 16-bit ramps (nints, ngroups, ny, nx). Is this a rate or cal product?"
         )
     nints = shape[0]
-    intstart = int(header.get("INTSTART", 1))
-    intend = int(header.get("INTEND", intstart + nints - 1))
+    if "INTSTART" not in header:  # placed after the others by discover_segments
+        return Segment(
+            path=path,
+            header=header,
+            start=-1,
+            stop=-1 + nints,
+            sci_offset=info["datLoc"],
+            gdq_offset=gdq_offset,
+            int_times=times,
+        ), shape
+    intstart = header_int(header, "INTSTART", 1, path)
+    intend = header_int(header, "INTEND", intstart + nints - 1, path)
     if intend - intstart + 1 != nints:
         raise ExolrsError(
             f"{path.name}: INTSTART–INTEND = {intstart}–{intend} but SCI holds {nints} "
@@ -169,10 +213,31 @@ def discover_segments(files) -> Exposure:
     if len(set(shapes.values())) > 1:
         detail = ", ".join(f"{k}: {v}" for k, v in shapes.items())
         raise ExolrsError(f"segments have different (ngroups, ny, nx): {detail}")
-    segs.sort(key=lambda s: (int(s.header.get("EXSEGNUM", 0)), s.start))
-    nints = int(segs[0].header.get("NINTS", segs[-1].stop))
-    total = int(segs[0].header.get("EXSEGTOT", len(segs)))
-    numbers = [int(s.header.get("EXSEGNUM", i + 1)) for i, s in enumerate(segs)]
+    segs.sort(key=lambda s: (header_int(s.header, "EXSEGNUM", 0, s.path), s.start))
+    notes: list[str] = []
+    if any(s.start < 0 for s in segs):
+        if len(segs) > 1 and any("EXSEGNUM" not in s.header for s in segs):
+            raise ExolrsError(
+                f"{segs[0].path.name}: INTSTART and EXSEGNUM are missing, so the segments "
+                "cannot be put in order; give segments with their MAST headers."
+            )
+        start = 0
+        for seg in segs:
+            n = seg.stop - seg.start
+            seg.start, seg.stop = start, start + n
+            start += n
+        notes.append(
+            "INTSTART/INTEND missing: integration ranges derived from the segments' order "
+            "(EXSEGNUM) and sizes"
+        )
+    nints = header_int(segs[0].header, "NINTS", segs[-1].stop, segs[0].path)
+    total = header_int(segs[0].header, "EXSEGTOT", len(segs), segs[0].path)
+    if not 1 <= total <= 999:  # MAST numbers segments seg001 … seg999
+        raise ExolrsError(
+            f"{segs[0].path.name}: EXSEGTOT = {total} is not a segment count (1–999); the "
+            "header is damaged. Download the file again from MAST."
+        )
+    numbers = [header_int(s.header, "EXSEGNUM", i + 1, s.path) for i, s in enumerate(segs)]
     if len(set(numbers)) != len(numbers):
         raise ExolrsError("the same segment is given twice: " + ", ".join(map(str, numbers)))
     missing = sorted(set(range(1, total + 1)) - set(numbers))
@@ -196,8 +261,104 @@ def discover_segments(files) -> Exposure:
             "a segment is missing or truncated."
         )
     ngroups, ny, nx = next(iter(shapes.values()))
+    notes += check_integration_times(segs, nints, ngroups)
     header = dict(segs[0].header)
     header.pop("COMMENT", None)
     header.pop("HISTORY", None)
     header.pop("", None)
-    return Exposure(segs, nints=nints, ngroups=ngroups, ny=ny, nx=nx, header=header)
+    for note in notes:
+        log.warning(note)
+    return Exposure(segs, nints=nints, ngroups=ngroups, ny=ny, nx=nx, header=header, warnings=notes)
+
+
+def rebuilt_times(header, start: int, stop: int, nints: int) -> np.ndarray:
+    """INT_TIMES of integrations [start, stop) rebuilt from the exposure keywords: the
+    cadence (EXPEND − EXPSTART) / NINTS from EXPSTART in MJD UTC, and BJD_TDB at the
+    geocentre toward TARG_RA/TARG_DEC (JWST's distance from Earth makes that up to ~5 s off)."""
+    from astropy import units as u
+    from astropy.coordinates import EarthLocation, SkyCoord
+    from astropy.time import Time
+
+    need = ("EXPSTART", "EXPEND", "TARG_RA", "TARG_DEC")
+    lacking = [k for k in need if k not in header]
+    if lacking:
+        raise ExolrsError(
+            "the segments have no INT_TIMES table and the header lacks "
+            f"{', '.join(lacking)} to rebuild the integration times; give the MAST files."
+        )
+    where_from = Path(str(header.get("FILENAME", "the segment")))
+    t0, t1, ra, dec = (
+        header_float(header, k, None, where_from)
+        for k in ("EXPSTART", "EXPEND", "TARG_RA", "TARG_DEC")
+    )
+    if not (t1 > t0 and -90 <= dec <= 90):
+        raise ExolrsError(
+            f"{where_from.name}: EXPSTART/EXPEND/TARG_DEC ({t0}, {t1}, {dec}) cannot give the "
+            "integration times; give the MAST files with their INT_TIMES."
+        )
+    cadence = (t1 - t0) / nints
+    k = np.arange(start, stop)
+    coord = SkyCoord(ra * u.deg, dec * u.deg)
+    where = EarthLocation.from_geocentric(0, 0, 0, unit=u.m)
+    table = np.zeros(
+        len(k),
+        dtype=[("integration_number", ">i4")]
+        + [
+            (f"int_{w}_{s}", ">f8") for s in ("MJD_UTC", "BJD_TDB") for w in ("start", "mid", "end")
+        ],
+    )
+    table["integration_number"] = k + 1
+    for w, off in (("start", 0.0), ("mid", 0.5), ("end", 1.0)):
+        mjd = t0 + (k + off) * cadence
+        t = Time(mjd, format="mjd", scale="utc", location=where)
+        table[f"int_{w}_MJD_UTC"] = mjd
+        table[f"int_{w}_BJD_TDB"] = (t.tdb + t.light_travel_time(coord)).mjd
+    return table
+
+
+def check_integration_times(segs: list[Segment], nints: int, ngroups: int) -> list[str]:
+    """Every segment's INT_TIMES present (or rebuilt, said in the returned notes), one row per
+    integration, finite, strictly increasing across segments and spaced as the readout
+    (≈ TGROUP × NGROUPS, within 20 %); else a clear error."""
+    notes = []
+    if any(s.int_times is None for s in segs):
+        for s in segs:
+            if s.int_times is None:
+                s.int_times = rebuilt_times(s.header, s.start, s.stop, nints)
+        notes.append(
+            "INT_TIMES missing: integration times rebuilt from EXPSTART/EXPEND and "
+            "TARG_RA/TARG_DEC (BJD_TDB at the geocentre: within ~5 s)"
+        )
+    mids = []
+    for s in segs:
+        t = s.int_times
+        if "int_mid_BJD_TDB" not in (t.dtype.names or ()):
+            raise ExolrsError(f"{s.path.name}: INT_TIMES has no int_mid_BJD_TDB column")
+        if len(t) != s.stop - s.start:
+            raise ExolrsError(
+                f"{s.path.name}: INT_TIMES has {len(t)} rows for {s.stop - s.start} "
+                "integrations; the file is inconsistent."
+            )
+        mids.append(np.asarray(t["int_mid_BJD_TDB"], float))
+    mid = np.concatenate(mids)
+    if not np.all(np.isfinite(mid)):
+        k = int(np.flatnonzero(~np.isfinite(mid))[0])
+        raise ExolrsError(f"integration {k + 1} has no finite mid time in INT_TIMES")
+    step = np.diff(mid) * 86400.0
+    if np.any(step <= 0):
+        k = int(np.flatnonzero(step <= 0)[0])
+        raise ExolrsError(
+            f"INT_TIMES runs backwards or stalls at integration {k + 2} "
+            f"({step[k]:+.2f} s after the previous one); the times are corrupt."
+        )
+    h, path = segs[0].header, segs[0].path
+    tgroup = header_float(h, "TGROUP", header_float(h, "TFRAME", 0.0, path), path)
+    if tgroup > 0 and len(step):
+        expected = tgroup * ngroups
+        ratio = np.median(step) / expected
+        if not 0.8 < ratio < 1.5:
+            raise ExolrsError(
+                f"INT_TIMES spaces integrations by {np.median(step):.2f} s but the readout "
+                f"(TGROUP × NGROUPS) takes {expected:.2f} s; the times or the header are wrong."
+            )
+    return notes

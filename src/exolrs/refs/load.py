@@ -62,8 +62,21 @@ def _read(path, exposure_header, extnames, dtypes, reftype=None) -> list[np.ndar
                     out.append(None)
                     continue
                 data = hdul[name].data
+                if data is None or data.ndim < 2:
+                    raise ExolrsError(
+                        f"reference {path.name}: {name} holds no image; give a reference of "
+                        "the right type under `references:`."
+                    )
                 if data.shape[-2:] not in ((1, 1),):  # (1, 1) placeholders stay as they are
                     data = data[..., rows, cols]
+                    want = (rows.stop - rows.start, cols.stop - cols.start)
+                    if data.shape[-2:] != want:
+                        raise ExolrsError(
+                            f"reference {path.name}: {name} is {hdul[name].data.shape[-2:]} "
+                            f"pixels, which does not cover the {want} subarray at rows "
+                            f"{rows.start + 1}–{rows.stop}; its SUBSTRT/SUBSIZE keywords are "
+                            "missing or wrong. Give a reference for this subarray."
+                        )
                 out.append(np.ascontiguousarray(data, dtype=dtype))
             return out
     except (OSError, ValueError, KeyError) as exc:

@@ -24,6 +24,7 @@ from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
 from exolrs.io.chunks import read_integrations, read_pixeldq
 from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
+from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.segments import Exposure, discover_segments
 from exolrs.parallel import make_executor
 from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, reset, saturation
@@ -269,13 +270,15 @@ def _read_hot_pixel_map(path: str, mtime: int | None) -> np.ndarray:
 
 class Stage1Products(list):
     """The rateints paths (a list, in segment order) with what the run learned: the step
-    times summed over chunks and the resolved references (`refset`, None when finished
-    products were reused)."""
+    times summed over chunks, the resolved references (`refset`, None when finished
+    products were reused) and the warnings of the inputs' validation."""
 
-    def __init__(self, paths, step_seconds: dict | None = None, refset=None):
+    def __init__(self, paths, step_seconds: dict | None = None, refset=None, warnings=None):
         super().__init__(paths)
         self.step_seconds = step_seconds or {}
         self.refset = refset
+        self.warnings = list(warnings or [])  # what the inputs lacked and was rebuilt
+        self.note: str | None = None  # why present products were recomputed
 
 
 def run_stage1(
@@ -317,9 +320,15 @@ def run_stage1(
     except OSError as exc:
         raise ExolrsError(f"cannot create output folder {out}: {exc.strerror}") from None
     targets = [product_name(p, "rateints", out) for p in exposure.paths]
-    if not force_redo and all(t.exists() for t in targets):
+    record = make_record(
+        exposure.paths,
+        params.model_dump(mode="json", exclude={"chunk_ints"}),
+        {**(references or {}), "crds_path": crds_path},
+    )
+    reuse, note = reusable(out, "stage1", record, targets, force_redo)
+    if reuse:
         log.info("Stage 1 products exist; reusing them (force_redo=True recomputes)")
-        return Stage1Products(targets)
+        return Stage1Products(targets, warnings=exposure.warnings)
     if params.miri_drop_groups > exposure.ngroups - 3:
         raise ExolrsError(
             f"miri_drop_groups = {params.miri_drop_groups} leaves fewer than 2 usable groups of "
@@ -350,7 +359,10 @@ def run_stage1(
             bar.stop()
         if own_executor:
             executor.close()
-    return Stage1Products(targets, totals, refset)
+    save_record(out, "stage1", record)
+    products = Stage1Products(targets, totals, refset, exposure.warnings)
+    products.note = note
+    return products
 
 
 def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dict:

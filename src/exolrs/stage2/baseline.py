@@ -16,6 +16,11 @@ def baseline_indices(baseline_ints, nints: int) -> np.ndarray:
     if baseline_ints is None:
         return np.arange(nints)
     b = [int(v) for v in np.atleast_1d(baseline_ints)]
+    if sum(abs(v) for v in b) >= nints or any(v == 0 for v in b):
+        raise ValueError(
+            f"baseline_ints = {list(b)} must select between 1 and {nints - 1} of the {nints} "
+            "integrations (a baseline of every integration includes the transit)"
+        )
     if len(b) == 1:
         n = b[0]
         idx = np.arange(min(n, nints)) if n > 0 else np.arange(max(nints + n, 0), nints)

@@ -28,6 +28,7 @@ from exolrs.io.products import (
     with_wcsinfo,
     write_hot_pixel_map,
 )
+from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.spectra import write_deep_frame
 from exolrs.io.tables import write_table
 from exolrs.plots.stage2 import plot_pca
@@ -47,6 +48,7 @@ class Stage2Result:
     n_bad_pixels: int = 0
     n_time_outliers: int = 0
     trace_x: float = float("nan")
+    note: str | None = None  # why present products were recomputed
 
 
 def run_stage2(
@@ -72,7 +74,13 @@ def run_stage2(
     targets = [product_name(p, "calints", out) for p in paths]
     deep_path = out / f"{target}_deepframe.fits"
     hot_path = out / f"{target}_hot_pixel_map.fits"
-    if not force_redo and all(p.exists() for p in [*targets, deep_path, hot_path]):
+    record = make_record(
+        paths,
+        {"target": target, **params.model_dump(mode="json")},
+        {**(references or {}), "crds_path": crds_path},
+    )
+    reuse, note = reusable(out, "stage2", record, [*targets, deep_path, hot_path], force_redo)
+    if reuse:
         log.info("Stage 2 products exist; reusing them")
         return Stage2Result(targets, deep_path, hot_path)
     skip = set(params.skip_steps)
@@ -121,7 +129,10 @@ def run_stage2(
         var_flat = flat_field.flat_variance(sci, flat, flat_err, flat_dq)
         lap("flat_field")
     static_bad = badpix.static_bad_pixels(dq)
-    base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
+    try:
+        base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
+    except ValueError as exc:
+        raise ExolrsError(f"stage2: {exc}; change `baseline_ints:` in the run file") from None
     x0 = background.trace_center_estimate(baseline.deep_frame(sci, base))
     bkg_keywords = {}
     if "background" not in skip:
@@ -203,7 +214,10 @@ def run_stage2(
         w.close()
         start += n
     lap("write")
-    return Stage2Result(targets, deep_path, hot_path, figures, seconds, int(hot.sum()), n_time, x0)
+    save_record(out, "stage2", record)
+    return Stage2Result(
+        targets, deep_path, hot_path, figures, seconds, int(hot.sum()), n_time, x0, note
+    )
 
 
 def _nints(path) -> int:

@@ -16,11 +16,13 @@ from astropy.io import fits
 
 from exolrs import refs as R
 from exolrs.config import Stage3Config
+from exolrs.errors import ExolrsError
 from exolrs.io.products import (
     ensure_writable_dir,
     per_integration_error,
     read_integrations_product,
 )
+from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.spectra import (
     Spectra,
     read_centroids,
@@ -45,6 +47,7 @@ class Stage3Result:
     centroids: Path
     figures: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
+    note: str | None = None  # why present products were recomputed
 
 
 @dataclass
@@ -82,9 +85,19 @@ def extract_spectra(
     int_times : the INT_TIMES table (or None: times are the integration index).
     deep : (ny, nx) deep frame; wavelengths : (ny,) µm per row.
     """
+    if int_times is None or "int_mid_BJD_TDB" not in (int_times.dtype.names or ()):
+        raise ExolrsError(
+            "the calibrated integrations carry no INT_TIMES (mid-integration BJD_TDB); a light "
+            "curve needs them. Reduce from the uncal segments, or give products with INT_TIMES."
+        )
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
-    ny = deep.shape[0]
+    ny, nx = deep.shape
+    if params.extract_width > nx - 2:
+        raise ExolrsError(
+            f"stage3: extract_width = {params.extract_width} is wider than the {nx}-column "
+            f"subarray allows; give at most {nx - 2}."
+        )
     rows = np.arange(ny)
     if params.centroids is not None:
         centres = read_centroids(params.centroids, ny)
@@ -110,11 +123,7 @@ def extract_spectra(
     order = np.flatnonzero(keep)[np.argsort(wavelengths[keep])]
     wave = wavelengths[order]
     half = 0.5 * np.abs(np.gradient(wave))
-    times = (
-        int_times["int_mid_BJD_TDB"]
-        if int_times is not None
-        else np.arange(sci.shape[0], dtype=float)
-    )
+    times = int_times["int_mid_BJD_TDB"]
     meta = {
         "TARGET": target,
         "CONTENTS": "Full resolution stellar spectra",
@@ -239,7 +248,16 @@ def run_stage3(
     params = Stage3Config.model_validate({**(params or Stage3Config()).model_dump(), **overrides})
     out = ensure_writable_dir(output_dir)
     spectra_path, centroid_path = stage3_paths(out, target, params.extract_method)
-    if not force_redo and spectra_path.exists() and centroid_path.exists():
+    inputs = [calints] if isinstance(calints, str | Path) else list(calints)
+    record = make_record(
+        [*inputs, *([deep_frame] if deep_frame is not None else [])],
+        {"target": target, **params.model_dump(mode="json")},
+        {**(references or {}), "crds_path": crds_path},
+    )
+    reuse, note = reusable(
+        out, f"stage3.{params.extract_method}", record, [spectra_path, centroid_path], force_redo
+    )
+    if reuse:
         log.info("Stage 3 products exist; reusing them")
         return Stage3Result(spectra_path, centroid_path)
     t0 = time.perf_counter()
@@ -258,4 +276,6 @@ def run_stage3(
     written = write_stage3(result, out, target, params.extract_method)
     if do_plot:
         written.figures = plot_stage3(result, out, target, params.extract_method)
+    save_record(out, f"stage3.{params.extract_method}", record)
+    written.note = note
     return written

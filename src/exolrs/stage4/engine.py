@@ -20,6 +20,7 @@ from astropy.table import Table
 from exolrs.config import Stage4Config
 from exolrs.errors import ExolrsError
 from exolrs.io.products import ensure_writable_dir
+from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.spectra import Spectra
 from exolrs.io.tables import write_json, write_table
 from exolrs.io.x1dints import load_spectra
@@ -48,6 +49,7 @@ class Stage4Result:
     figures: list[Path] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     truth_metrics: dict | None = None
+    note: str | None = None  # why present products were recomputed
 
 
 @dataclass
@@ -116,6 +118,47 @@ def stage4_params(params: Stage4Config | None, overrides: dict) -> Stage4Config:
     return p
 
 
+MIN_POINTS = 10  # fewest integrations a light-curve fit is attempted on
+
+
+def check_against_spectra(spec: Spectra, p: Stage4Config) -> None:
+    """The `stage4:` ranges against the spectra, before any fit: `drop_first` leaves enough
+    integrations, `white_range` and `bin_edges` lie within the wavelengths, the white light
+    has finite, non-zero errors and is not constant.  Each problem is one ExolrsError that
+    names the key, the value and what is allowed."""
+    nints = len(spec.time)
+    if p.drop_first > nints - MIN_POINTS:
+        raise ExolrsError(
+            f"stage4: drop_first = {p.drop_first} leaves {max(nints - p.drop_first, 0)} of "
+            f"{nints} integrations; give at most {max(nints - MIN_POINTS, 0)}."
+        )
+    wmin, wmax = float(np.min(spec.wave)), float(np.max(spec.wave))
+    lo, hi = p.white_range
+    if not (lo < hi and lo >= wmin - 1e-6 and hi <= wmax + 1e-6):
+        raise ExolrsError(
+            f"stage4: white_range = [{lo}, {hi}] µm must lie within the spectra's "
+            f"{wmin:.3f}–{wmax:.3f} µm."
+        )
+    if p.binning == "edges" and p.bin_edges is not None:
+        e = np.asarray(p.bin_edges, float)
+        if e.min() < wmin - 1e-6 or e.max() > wmax + 1e-6:
+            raise ExolrsError(
+                f"stage4: bin_edges span {e.min()}–{e.max()} µm, beyond the spectra's "
+                f"{wmin:.3f}–{wmax:.3f} µm."
+            )
+    band = (spec.wave >= lo) & (spec.wave <= hi)
+    flux, err = spec.flux[p.drop_first :, band], spec.flux_err[p.drop_first :, band]
+    white = np.nansum(flux, axis=1)
+    white_err = np.sqrt(np.nansum(err**2, axis=1))
+    if not np.isfinite(white).all() or not (white_err > 0).all():
+        raise ExolrsError(
+            "stage4: the white light curve has integrations with no finite flux or a zero "
+            "error; check the spectra (Stage 3) and the flagged pixels."
+        )
+    if np.ptp(white) == 0:
+        raise ExolrsError("stage4: the white light curve is constant; nothing to fit")
+
+
 def detrending_vectors(spec: Spectra, p: Stage4Config, keep, source, detrend_table=None) -> dict:
     """The `detrend:` vectors by name, from the spectra file (x_shift, y_shift, stretch) or
     a table (e.g. Stage 2's PCA time series), cut to the fitted integrations."""
@@ -146,6 +189,7 @@ def fit_light_curves(
 ) -> LightCurveFits:
     """Fit the white and spectroscopic light curves of `spec`; `truth` (the simulation's
     truth.ecsv) adds the injected depth per channel and the χ²ν / bias metrics."""
+    check_against_spectra(spec, p)
     seconds: dict[str, float] = {}
     t_start = time.perf_counter()
     keep = slice(p.drop_first, None)
@@ -338,9 +382,12 @@ def run_stage4(
     p = stage4_params(params, overrides)
     out = ensure_writable_dir(output_dir)
     paths = stage4_result(out)
-    if not force_redo and all(
-        x.exists() for x in (paths.white_fit, paths.spectrum, paths.channel_fits)
-    ):
+    extra = [x for x in (detrend_table, truth) if x is not None and Path(x).exists()]
+    record = make_record([spectra_path, *extra], p.model_dump(mode="json"))
+    reuse, note = reusable(
+        out, "stage4", record, [paths.white_fit, paths.spectrum, paths.channel_fits], force_redo
+    )
+    if reuse:
         return paths
     t_start = time.perf_counter()
     lc = fit_light_curves(
@@ -356,6 +403,8 @@ def run_stage4(
     if do_plot:
         result.figures = plot_stage4(lc, out)
     result.seconds["total"] = round(time.perf_counter() - t_start, 2)
+    save_record(out, "stage4", record)
+    result.note = note
     return result
 
 
