@@ -105,3 +105,46 @@ def test_report_renders_in_headless_chromium(tmp_path):
 
     pixels = mpimg.imread(shot)
     assert pixels.shape[0] > 500 and pixels.std() > 0.05  # text, tables and figures drawn
+
+
+def test_numbers_carry_the_digits_their_errors_allow():
+    from exolrs.report import with_error
+
+    assert with_error(0.146457, -0.000124, 0.000138) == ("0.14646", "-0.00012", "+0.00014")
+    assert with_error(-3.68891051e-06, -1.2e-6, 1.3e-6) == (
+        "-0.0000037",
+        "-0.0000012",
+        "+0.0000013",
+    )
+    assert with_error(59774.775427, -0.00021, 0.0002) == ("59774.77543", "-0.00021", "+0.00020")
+    assert with_error(0.1, None, None) == ("0.1", "", "")  # a fixed parameter
+
+
+def test_light_curve_and_spectrum_come_first(tmp_path):
+    import numpy as np
+
+    from exolrs.plots.stage4 import plot_allan
+
+    run = tmp_path / "red"
+    (run / "Stage4").mkdir(parents=True)
+    for name in ("allan.png", "white_light_curve.png", "transmission_spectrum.png"):
+        plot_allan(np.random.default_rng(0).normal(size=200), run / "Stage4" / name)
+    (run / "run.json").write_text(json.dumps({"target": "T", "stages": {"4": {"wall_s": 1}}}))
+    (run / "Stage4" / "white_fit.json").write_text(
+        json.dumps(
+            {
+                "best": {"rp": 0.146},
+                "err_low": {"rp": -0.001},
+                "err_high": {"rp": 0.001},
+                "residual_rms_ppm": 1.0,
+                "expected_noise_ppm": 1.0,
+                "acceptance_fraction": 0.3,
+                "steps_over_autocorr": 12.0,
+            }
+        )
+    )
+    text = build_report(run).read_text()
+    order = [text.index(f'alt="{n}"') for n in ("white_light_curve", "transmission_spectrum")]
+    assert order[0] < order[1] < text.index("White light curve fit") < text.index('alt="allan"')
+    assert text.count('alt="white_light_curve"') == 1
+    assert "0.1460" in text and "0.146000" not in text

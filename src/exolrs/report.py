@@ -9,10 +9,14 @@ from __future__ import annotations
 import base64
 import html
 import json
+import math
 import os
 from pathlib import Path
 
 from exolrs.errors import ExolrsError
+
+# what an astronomer reads first, at the top of the page
+FIRST_FIGURES = ("white_light_curve.png", "transmission_spectrum.png")
 
 STYLE = """
 body{font-family:system-ui,sans-serif;margin:2em auto;max-width:1100px;color:#222}
@@ -45,6 +49,21 @@ def _table(rows: list[dict], columns: list[str], fmt: dict | None = None) -> str
     return f"<table><tr>{head}</tr>{''.join(body)}</table>"
 
 
+def with_error(value, low=None, high=None) -> tuple[str, str, str]:
+    """(value, −error, +error) as text, rounded to the error's second significant digit
+    (6 significant digits when there is no error, e.g. a fixed parameter)."""
+    errors = [abs(float(e)) for e in (low, high) if e not in (None, "")]
+    errors = [e for e in errors if math.isfinite(e) and e > 0]
+    if not errors or not math.isfinite(float(value)):
+        return f"{float(value):.6g}", "", ""
+    decimals = max(0, 1 - math.floor(math.log10(min(errors))))
+    return (
+        f"{float(value):.{decimals}f}",
+        "" if low in (None, "") else f"{-abs(float(low)):.{decimals}f}",
+        "" if high in (None, "") else f"+{abs(float(high)):.{decimals}f}",
+    )
+
+
 def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = None) -> Path:
     """Write `<run_dir>/report.html` (or `output`) and return its path."""
     run_dir = Path(run_dir)
@@ -72,22 +91,18 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
             f"{metrics['chi2_nu']:.2f}, mean bias = {metrics['mean_bias_sigma']:+.2f} σ "
             f"over {metrics['n_channels']} channels.</p>"
         )
+    first = [run_dir / "Stage4" / n for n in FIRST_FIGURES]
+    parts += [_img(f) for f in first if f.is_file()]
     white_path = run_dir / "Stage4" / "white_fit.json"
     if white_path.is_file():
         w = json.loads(white_path.read_text())
-        rows = [
-            {
-                "parameter": k,
-                "value": v,
-                "−1σ": w["err_low"].get(k, ""),
-                "+1σ": w["err_high"].get(k, ""),
-            }
-            for k, v in w["best"].items()
-        ]
-        g = "{:.10g}".format
+        rows = []
+        for k, v in w["best"].items():
+            value, lo, hi = with_error(v, w["err_low"].get(k), w["err_high"].get(k))
+            rows.append({"parameter": k, "value": value, "−1σ": lo, "+1σ": hi})
         parts += [
             "<h2>White light curve fit</h2>",
-            _table(rows, ["parameter", "value", "−1σ", "+1σ"], {"value": g, "−1σ": g, "+1σ": g}),
+            _table(rows, ["parameter", "value", "−1σ", "+1σ"]),
             f"<p>residual rms {w['residual_rms_ppm']:.0f} ppm; expected from the "
             f"propagated errors {w['expected_noise_ppm']:.0f} ppm; acceptance "
             f"{w['acceptance_fraction']:.2f}; chain length / autocorrelation time "
@@ -108,6 +123,7 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
     for stage in ("1", "2", "3", "4"):
         folder = run_dir / f"Stage{stage}"
         figures = sorted(folder.glob("*.png")) if folder.is_dir() else []
+        figures = [f for f in figures if f not in first]  # already at the top
         info = stages.get(stage)
         if not figures and not info:
             continue

@@ -47,6 +47,10 @@ def test_in_memory_then_saved_then_reused(tmp_path):
     saved = step.run(do_plot=True, **PARAMS)
     assert isinstance(saved, Stage4Result) and saved.spectrum.exists()
     assert saved.light_curves.exists() and len(step.figures) == 5
+    from astropy.table import Table
+
+    channels = Table.read(saved.channel_fits)
+    assert np.all(channels["steps_over_autocorr"] > 1)  # every fit reports its chain length
     mtime = saved.spectrum.stat().st_mtime_ns
     again = FitLightCurvesStep(spec, output_dir=out).run(**PARAMS)
     assert again.spectrum == saved.spectrum and again.spectrum.stat().st_mtime_ns == mtime

@@ -92,23 +92,37 @@ def plot_spectrum(spectrum, path) -> Path:
     return save_figure(plt, fig, path)
 
 
-def plot_corner(fit, path, names=("t0", "a", "b", "rp")) -> Path:
-    """Pairwise posterior scatter of the orbit parameters of the white fit."""
+def plot_corner(fit, path, names=("t0", "a", "b", "rp"), truths: dict | None = None) -> Path:
+    """Posterior corner plot of the white fit's orbit parameters (`corner`), with the
+    injected values overlaid when `truths` gives them (simulations).  t0 is shown in minutes
+    from its median, so the axis labels stay short."""
+    import corner
+
     idx = [fit.names.index(n) for n in names if n in fit.names]
-    k = len(idx)
-    plt, fig, axes = new_figure(k, k, figsize=(1.8 * k, 1.8 * k), squeeze=False)
-    chain = fit.chain
-    for i in range(k):
-        for j in range(k):
-            ax = axes[i, j]
-            if j > i:
-                ax.set_axis_off()
-                continue
-            if i == j:
-                ax.hist(chain[:, idx[i]], bins=30, color="0.4")
-            else:
-                ax.plot(chain[:, idx[j]], chain[:, idx[i]], ",", alpha=0.3, color="k")
-            if i == k - 1:
-                ax.set_xlabel(fit.names[idx[j]], fontsize=8)
-            ax.tick_params(labelsize=5)
+    chain = np.array(fit.chain[:, idx], float)
+    labels = [fit.names[i] for i in idx]
+    truth = [None if truths is None else truths.get(n) for n in labels]
+    if "t0" in labels:
+        k = labels.index("t0")
+        t_ref = np.median(chain[:, k])
+        chain[:, k] = (chain[:, k] - t_ref) * 1440.0
+        labels[k] = "t0 − median (min)"
+        if truth[k] is not None:
+            truth[k] = (truth[k] - t_ref) * 1440.0
+    plt, fig, _ = new_figure(len(idx), len(idx), figsize=(1.9 * len(idx), 1.9 * len(idx)))
+    corner.corner(
+        chain,
+        fig=fig,
+        labels=labels,
+        truths=truth if any(t is not None for t in truth) else None,
+        truth_color="C1",
+        quantiles=(0.16, 0.5, 0.84),
+        show_titles=True,
+        title_fmt=".3g",
+        title_kwargs={"fontsize": 7},
+        label_kwargs={"fontsize": 8},
+        max_n_ticks=3,
+    )
+    for ax in fig.axes:
+        ax.tick_params(labelsize=6)
     return save_figure(plt, fig, path)

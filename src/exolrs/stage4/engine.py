@@ -9,6 +9,7 @@ file, calls it, and writes the products and figures.
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 from dataclasses import dataclass, field
@@ -81,6 +82,27 @@ class LightCurveFits:
     spectrum: Table
     truth_metrics: dict | None = None
     seconds: dict[str, float] = field(default_factory=dict)
+    truths: dict | None = None  # injected orbit and white Rp/R* (simulations)
+
+
+def steps_over_autocorr(fit: FitResult) -> float:
+    """Chain length in units of its longest integrated autocorrelation time (emcee asks for
+    ≥ 50)."""
+    return float(fit.n_steps / np.nanmax(list(fit.autocorr.values())))
+
+
+def injected_orbit(truth) -> dict | None:
+    """t0, a, b and the white-light Rp/R* a simulation injected (its truth.json beside
+    truth.ecsv), for the corner plot; None for real data."""
+    path = Path(truth).with_name("truth.json") if truth is not None else None
+    if path is None or not path.is_file():
+        return None
+    info = json.loads(path.read_text())
+    orbit = info.get("orbit", {})
+    out = {"t0": orbit.get("t0_bjd_tdb"), "a": orbit.get("a_rs"), "b": orbit.get("b")}
+    if "white_depth_5_12um" in info:
+        out["rp"] = float(np.sqrt(info["white_depth_5_12um"]))
+    return {k: v for k, v in out.items() if v is not None}
 
 
 def _fit_channel(task: _ChannelTask) -> FitResult:
@@ -222,7 +244,7 @@ def fit_light_curves(
         "expected_noise_ppm": float(1e6 * np.median(werr)),
         "acceptance_fraction": white.acceptance,
         "autocorr_time": white.autocorr,
-        "steps_over_autocorr": float(white.n_steps / np.nanmax(list(white.autocorr.values()))),
+        "steps_over_autocorr": steps_over_autocorr(white),
         "allan_slope": allan_slope(white.residuals),
         "n_points": len(t),
     }
@@ -267,6 +289,7 @@ def fit_light_curves(
             "residual_rms_ppm": 1e6 * np.std(f.residuals),
             "expected_noise_ppm": 1e6 * np.median(tasks[k].err),
             "acceptance": f.acceptance,
+            "steps_over_autocorr": steps_over_autocorr(f),
         }
         for name in f.names:
             row[name] = f.best[name]
@@ -306,6 +329,7 @@ def fit_light_curves(
         spectrum,
         truth_metrics,
         seconds,
+        injected_orbit(truth),
     )
 
 
@@ -357,7 +381,7 @@ def plot_stage4(lc: LightCurveFits, output_dir) -> list[Path]:
             lc.t, lc.tasks, lc.fits, lc.centres, out / "spectroscopic_light_curves.png"
         ),
         plots.plot_spectrum(lc.spectrum, out / "transmission_spectrum.png"),
-        plots.plot_corner(lc.white, out / "white_corner.png"),
+        plots.plot_corner(lc.white, out / "white_corner.png", truths=lc.truths),
     ]
 
 
