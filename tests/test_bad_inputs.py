@@ -4,10 +4,12 @@ no half-written product, nothing written earlier lost."""
 from __future__ import annotations
 
 import errno
+import json
 import shutil
 
 import numpy as np
 import pytest
+import yaml
 from astropy.io import fits
 from typer.testing import CliRunner
 
@@ -168,3 +170,164 @@ def test_interrupted_run_resumes(tiny_sim, tmp_path, monkeypatch):
     monkeypatch.setattr(engine, "_run_task", real)
     assert runner.invoke(app, ["run", cfg, "--stages", "1"]).exit_code == 0
     assert len(list((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))) == 3
+
+
+# --- the 14 bad or odd inputs exolrs once got wrong (issue 18): four silently wrong answers,
+# nine tracebacks and one misleading message.  Each now ends in one clear line and exit 2 —
+# or, where rebuilding is the documented behaviour, in a result with the rebuild said aloud.
+
+
+def run_file_for(tmp_path, inputs, refs, name="run.yaml", **sections):
+    cfg = {
+        "target": "T",
+        "input": [str(p) for p in inputs],
+        "output_dir": str(tmp_path / "red"),
+        "references": {k: str(v) for k, v in refs.items()},
+        "parallel": {"backend": "serial"},
+        "stage1": {"miri_drop_groups": 2},
+        **sections,
+    }
+    path = tmp_path / name
+    path.write_text(yaml.safe_dump(cfg))
+    return path
+
+
+def _edit(path, fn):
+    with fits.open(path, mode="update") as hdul:
+        fn(hdul)
+
+
+# --- silently wrong answers -------------------------------------------------------------------
+def test_missing_int_times_are_rebuilt_and_said(segs, tiny_sim, tmp_path):
+    truth = np.concatenate([fits.getdata(p, "INT_TIMES")["int_mid_BJD_TDB"] for p in segs])
+    for p in segs:
+        with fits.open(p) as hdul:
+            hdus = fits.HDUList([h.copy() for h in hdul if h.name != "INT_TIMES"])
+        hdus.writeto(p, overwrite=True)
+    cfg = run_file_for(tmp_path, segs, tiny_sim["refs"])
+    result = check(["run", cfg, "--stages", "1"], "INT_TIMES missing", code=0)
+    assert "rebuilt" in result.output
+    rate = sorted((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))
+    got = np.concatenate([fits.getdata(p, "INT_TIMES")["int_mid_BJD_TDB"] for p in rate])
+    assert np.max(np.abs(got - truth)) * 86400 < 10  # geocentric BJD: within seconds
+    record = json.loads((tmp_path / "red" / "run.json").read_text())
+    assert any("INT_TIMES" in w for w in record["warnings"])
+
+
+def test_times_running_backwards_are_refused(segs, tiny_sim, tmp_path):
+    def swap(hdul):
+        t = hdul["INT_TIMES"].data
+        t["int_mid_BJD_TDB"][[2, 3]] = t["int_mid_BJD_TDB"][[3, 2]]
+
+    _edit(segs[0], swap)
+    check(
+        ["run", run_file_for(tmp_path, segs, tiny_sim["refs"]), "--stages", "1"], "runs backwards"
+    )
+
+
+def test_baseline_beyond_the_integrations_is_refused(segs, tiny_sim, tmp_path):
+    cfg = run_file_for(tmp_path, segs, tiny_sim["refs"], stage2={"baseline_ints": [-500]})
+    check(["run", cfg, "--stages", "1,2"], "baseline_ints")
+
+
+def test_aperture_wider_than_the_subarray_is_refused(segs, tiny_sim, tmp_path):
+    cfg = run_file_for(tmp_path, segs, tiny_sim["refs"], stage3={"extract_width": 100})
+    check(["run", cfg, "--stages", "1,2,3"], "extract_width = 100.0 is wider")
+
+
+# --- tracebacks ----------------------------------------------------------------------------
+def test_dangling_link(segs, tiny_sim, tmp_path):
+    link = segs[0].parent / "jw09999001001_04103_00001-seg004_mirimage_uncal.fits"
+    link.symlink_to(tmp_path / "gone.fits")
+    cfg = run_file_for(tmp_path, [segs[0].parent / "*_uncal.fits"], tiny_sim["refs"])
+    check(["run", cfg, "--stages", "1"], "is a link to a file that does not exist")
+
+
+def test_reference_of_the_wrong_reftype(segs, tiny_sim, tmp_path):
+    refs = {**tiny_sim["refs"], "dark": tiny_sim["refs"]["mask"]}
+    check(["run", run_file_for(tmp_path, segs, refs), "--stages", "1"], "is a MASK reference")
+
+
+def test_reference_of_the_wrong_shape(segs, tiny_sim, tmp_path):
+    bad = tmp_path / "gain_small.fits"
+    with fits.open(tiny_sim["refs"]["gain"]) as hdul:
+        hdul["SCI"].data = hdul["SCI"].data[:100, :50]
+        for key in ("SUBSTRT1", "SUBSTRT2", "SUBSIZE1", "SUBSIZE2"):
+            hdul[0].header.remove(key, ignore_missing=True)
+        hdul.writeto(bad)
+    refs = {**tiny_sim["refs"], "gain": bad}
+    check(["run", run_file_for(tmp_path, segs, refs), "--stages", "1"], "does not cover")
+
+
+@pytest.mark.parametrize("workers", ["0", "-3"])
+def test_workers_below_one(segs, tiny_sim, tmp_path, workers):
+    cfg = run_file_for(tmp_path, segs, tiny_sim["refs"])
+    check(["run", cfg, "--stages", "1", "--workers", workers], "give 1 or more worker")
+
+
+@pytest.fixture
+def x1d(tmp_path):
+    from exolrs.io.spectra import Spectra
+    from exolrs.io.x1dints import write_x1dints
+
+    rng = np.random.default_rng(0)
+    wave = np.linspace(5.0, 12.0, 30)
+    flux = 100 + rng.normal(0, 1, (60, 30))
+    spec = Spectra(wave, np.full(30, 0.12), flux, np.ones_like(flux), 60000 + np.arange(60) / 96)
+    header = {"INSTRUME": "MIRI", "EXP_TYPE": "MIR_LRS-SLITLESS"}
+    return write_x1dints(spec, tmp_path / "s_x1dints.fits", header=header), spec
+
+
+def _stage4(tmp_path, x1d, **stage4):
+    stage4 = {"planet": {"period": 1.0, "a": 10.0, "b": 0.3}, **stage4}
+    return run_file_for(tmp_path, [x1d], {}, stage4=stage4)
+
+
+def test_white_range_outside_the_data(x1d, tmp_path):
+    check(["run", _stage4(tmp_path, x1d[0], white_range=[4.0, 12.0])], "white_range")
+
+
+def test_bin_edges_outside_the_data(x1d, tmp_path):
+    cfg = _stage4(tmp_path, x1d[0], binning="edges", bin_edges=[5.0, 9.0, 14.0])
+    check(["run", cfg], "bin_edges span")
+
+
+def test_drop_first_beyond_the_integrations(x1d, tmp_path):
+    check(["run", _stage4(tmp_path, x1d[0], drop_first=60)], "drop_first = 60 leaves 0")
+
+
+def test_zero_variance_data(x1d, tmp_path):
+    from exolrs.io.spectra import Spectra
+    from exolrs.io.x1dints import write_x1dints
+
+    _, spec = x1d
+    flat = Spectra(
+        spec.wave,
+        spec.wave_err,
+        np.full_like(spec.flux, 100.0),
+        np.zeros_like(spec.flux),
+        spec.time,
+    )
+    path = write_x1dints(
+        flat,
+        tmp_path / "flat_x1dints.fits",
+        header={"INSTRUME": "MIRI", "EXP_TYPE": "MIR_LRS-SLITLESS"},
+    )
+    check(["run", _stage4(tmp_path, path)], "white light curve has integrations")
+
+
+# --- the misleading message -------------------------------------------------------------------
+def test_missing_intstart_intend_are_derived(segs, tiny_sim, tmp_path):
+    for p in segs:
+        _edit(p, lambda h: [h[0].header.remove(k) for k in ("INTSTART", "INTEND")])
+    from exolrs.io.segments import discover_segments
+
+    exp = discover_segments(segs)
+    assert exp.ranges == [(0, 10), (10, 20), (20, 24)]
+    assert any("INTSTART/INTEND missing" in w for w in exp.warnings)
+
+
+def test_ranges_are_checked_before_any_work(segs, tiny_sim, tmp_path):
+    cfg = run_file_for(tmp_path, segs, tiny_sim["refs"], stage2={"baseline_ints": [-500]})
+    check(["run", cfg], "baseline_ints")
+    assert not (tmp_path / "red" / "Stage1").exists()  # Stage 1 did not start

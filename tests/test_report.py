@@ -11,6 +11,16 @@ import pytest
 from exolrs.errors import ExolrsError
 from exolrs.report import build_report
 
+WHITE_FIT = {
+    "best": {"rp": 0.146},
+    "err_low": {"rp": -0.001},
+    "err_high": {"rp": 0.001},
+    "residual_rms_ppm": 400.0,
+    "expected_noise_ppm": 390.0,
+    "acceptance_fraction": 0.3,
+    "steps_over_autocorr": 12.0,
+}
+
 
 def test_report_embeds_figures_and_numbers(tmp_path):
     run = tmp_path / "red"
@@ -41,19 +51,7 @@ def test_report_embeds_figures_and_numbers(tmp_path):
             }
         )
     )
-    (run / "Stage4" / "white_fit.json").write_text(
-        json.dumps(
-            {
-                "best": {"rp": 0.146},
-                "err_low": {"rp": -0.001},
-                "err_high": {"rp": 0.001},
-                "residual_rms_ppm": 400.0,
-                "expected_noise_ppm": 390.0,
-                "acceptance_fraction": 0.3,
-                "steps_over_autocorr": 12.0,
-            }
-        )
-    )
+    (run / "Stage4" / "white_fit.json").write_text(json.dumps(WHITE_FIT))
     path = build_report(run)
     text = path.read_text()
     images = re.findall(r'<img[^>]*src="([^"]+)"', text)
@@ -130,19 +128,7 @@ def test_light_curve_and_spectrum_come_first(tmp_path):
     for name in ("allan.png", "white_light_curve.png", "transmission_spectrum.png"):
         plot_allan(np.random.default_rng(0).normal(size=200), run / "Stage4" / name)
     (run / "run.json").write_text(json.dumps({"target": "T", "stages": {"4": {"wall_s": 1}}}))
-    (run / "Stage4" / "white_fit.json").write_text(
-        json.dumps(
-            {
-                "best": {"rp": 0.146},
-                "err_low": {"rp": -0.001},
-                "err_high": {"rp": 0.001},
-                "residual_rms_ppm": 1.0,
-                "expected_noise_ppm": 1.0,
-                "acceptance_fraction": 0.3,
-                "steps_over_autocorr": 12.0,
-            }
-        )
-    )
+    (run / "Stage4" / "white_fit.json").write_text(json.dumps(WHITE_FIT))
     text = build_report(run).read_text()
     order = [text.index(f'alt="{n}"') for n in ("white_light_curve", "transmission_spectrum")]
     assert order[0] < order[1] < text.index("White light curve fit") < text.index('alt="allan"')
