@@ -72,10 +72,11 @@ def run_pipeline(
         handler.close()
 
 
-def preflight(cfg: RunConfig, stages) -> None:
+def preflight(cfg: RunConfig, stages):
     """The run file's ranges against the exposure, before any work (each stage checks its
     own again when run alone): `baseline_ints`, `drop_first` and `extract_width` against
-    NINTS and the subarray; Stage 1 checks `miri_drop_groups` against NGROUPS."""
+    NINTS and the subarray; Stage 1 checks `miri_drop_groups` against NGROUPS.  Returns the
+    discovered exposure, which Stage 1 then uses (the segments are read once)."""
     from exolrs.io.segments import discover_segments
     from exolrs.stage2.baseline import baseline_indices
     from exolrs.stage4.engine import MIN_POINTS
@@ -97,6 +98,7 @@ def preflight(cfg: RunConfig, stages) -> None:
             f"{max(exposure.nints - cfg.stage4.drop_first, 0)} of {exposure.nints} integrations; "
             f"give at most {max(exposure.nints - MIN_POINTS, 0)}."
         )
+    return exposure
 
 
 def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
@@ -133,15 +135,14 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         if skipped:
             log.info("input is %s: starting at Stage %d (skipping %s)", kind, first, skipped)
         record["input"] = {"kind": kind, "files": [str(p) for p in inputs], "skipped": skipped}
-    if kind == "uncal":
-        preflight(cfg, stages)
+    exposure = preflight(cfg, stages) if kind == "uncal" else None
     if 1 in stages:
         t0 = time.perf_counter()
         with make_executor(
             cfg.parallel.backend, cfg.parallel.workers, cfg.parallel.scheduler
         ) as executor:
             paths = run_stage1(
-                cfg.input,
+                exposure if exposure is not None else cfg.input,
                 out / "Stage1",
                 params=cfg.stage1,
                 references=cfg.references,
@@ -154,7 +155,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         if refset is None:  # products reused: say which references they would use now
             from exolrs.io.segments import discover_segments
 
-            header = discover_segments(cfg.input).header
+            header = (exposure or discover_segments(cfg.input)).header
             refset = resolve_stage1_refs(header, cfg.references, cfg.crds_path)
         record.setdefault("warnings", []).extend(paths.warnings)
         if paths.note:

@@ -199,7 +199,10 @@ def observation_id(path: Path, header) -> tuple:
 
 
 def discover_segments(files) -> Exposure:
-    """Order and validate uncal segments; see the module docstring."""
+    """Order and validate uncal segments; see the module docstring.  An `Exposure` already
+    discovered is returned as it is."""
+    if isinstance(files, Exposure):
+        return files
     opened = [_open_segment(p) for p in _expand(files)]
     segs = [s for s, _ in opened]
     shapes = {s.path.name: shape[1:] for s, shape in opened}

@@ -112,7 +112,7 @@ def extract_spectra(
     bkg_var = variance_from_header(err, header)
     if params.extract_method == "box":
         flux, ferr = extract_box.box_extract(
-            sci, err, centres, params.extract_width, bkg_var=bkg_var
+            sci, err, centres, params.extract_width, bkg_var=bkg_var, profile=deep
         )
     else:
         profile = extract_optimal.spatial_profile(deep, centres, params.extract_width)
