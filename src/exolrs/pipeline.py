@@ -78,26 +78,17 @@ def preflight(cfg: RunConfig, stages):
     NINTS and the subarray; Stage 1 checks `miri_drop_groups` against NGROUPS.  Returns the
     discovered exposure, which Stage 1 then uses (the segments are read once)."""
     from exolrs.io.segments import discover_segments
-    from exolrs.stage2.baseline import baseline_indices
-    from exolrs.stage4.engine import MIN_POINTS
+    from exolrs.stage2.engine import baseline_of
+    from exolrs.stage3.engine import check_extract_width
+    from exolrs.stage4.engine import check_drop_first
 
     exposure = discover_segments(cfg.input)
     if 2 in stages:
-        try:
-            baseline_indices(cfg.stage2.baseline_ints, exposure.nints)
-        except ValueError as exc:
-            raise ExolrsError(f"stage2: {exc}; change `baseline_ints:` in the run file") from None
-    if 3 in stages and cfg.stage3.extract_width > exposure.nx - 2:
-        raise ExolrsError(
-            f"stage3: extract_width = {cfg.stage3.extract_width} is wider than the "
-            f"{exposure.nx}-column subarray allows; give at most {exposure.nx - 2}."
-        )
-    if 4 in stages and cfg.stage4.drop_first > exposure.nints - MIN_POINTS:
-        raise ExolrsError(
-            f"stage4: drop_first = {cfg.stage4.drop_first} leaves "
-            f"{max(exposure.nints - cfg.stage4.drop_first, 0)} of {exposure.nints} integrations; "
-            f"give at most {max(exposure.nints - MIN_POINTS, 0)}."
-        )
+        baseline_of(cfg.stage2.baseline_ints, exposure.nints)
+    if 3 in stages:
+        check_extract_width(cfg.stage3.extract_width, exposure.nx)
+    if 4 in stages:
+        check_drop_first(cfg.stage4.drop_first, exposure.nints)
     return exposure
 
 

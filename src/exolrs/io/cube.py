@@ -19,7 +19,9 @@ from exolrs.io.products import (
     calibrated_errors,
     per_integration_error,
     read_integrations_product,
+    read_wavelength_image,
     root_name,
+    row_wavelengths_of,
 )
 
 
@@ -99,14 +101,13 @@ def load_cube(inputs) -> CubeProduct:
         header.pop(key, None)
     fields = {k: getattr(r, k) for k in Integrations.__dataclass_fields__}
     fields["err"] = per_integration_error(r.err, r.var_flat)
-    with fits.open(paths[0]) as hdul:
-        wave_map = np.asarray(hdul["WAVELENGTH"].data) if "WAVELENGTH" in hdul else None
+    wave_map = read_wavelength_image(paths[0])
     return CubeProduct(
         **{**fields, "header": header},
         names=[root_name(p) for p in paths],
         lengths=lengths,
         wavelength_map=wave_map,
-        wavelengths=None if wave_map is None else np.fmax.reduce(wave_map, axis=1).astype(float),
+        wavelengths=None if wave_map is None else row_wavelengths_of(wave_map),
         source_type=header.get("SRCTYPE"),
         history=[s for s in str(header.get("S_STEPS", "")).split(",") if s],
     )

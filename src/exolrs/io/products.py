@@ -182,6 +182,18 @@ class IntegrationsWriter:
         return atomic_write(fits.HDUList(hdus), self.path)
 
 
+def read_wavelength_image(path) -> np.ndarray | None:
+    """The (ny, nx) WAVELENGTH image of a calints (jwst's or exolrs'), or None."""
+    with fits.open(path) as hdul:
+        return np.asarray(hdul["WAVELENGTH"].data) if "WAVELENGTH" in hdul else None
+
+
+def row_wavelengths_of(wave_map: np.ndarray) -> np.ndarray:
+    """Each row's wavelength from a WAVELENGTH image (one value across the slitless trace;
+    NaN where the whole row is)."""
+    return np.fmax.reduce(wave_map, axis=1).astype(float)
+
+
 def calibrated_errors(err, var_poisson, var_rnoise, var_flat):
     """(ERR, VAR_POISSON, VAR_RNOISE) as a calints holds them, from the per-integration
     error `err` (after Stage 2's corrections) and the flat's static variance:

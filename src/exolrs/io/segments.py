@@ -101,17 +101,15 @@ def header_float(header, key: str, default, path: Path) -> float:
 
 
 def header_int(header, key: str, default, path: Path) -> int:
-    """An integer keyword of a segment's header (`default` when absent), or a clear error."""
-    value = header.get(key, default)
-    try:
-        if isinstance(value, bool) or float(value) != int(float(value)):
-            raise ValueError
-        return int(float(value))
-    except (TypeError, ValueError, OverflowError):
+    """A whole-number keyword of a segment's header (`default` when absent), or a clear
+    error."""
+    value = header_float(header, key, default, path)
+    if value != int(value):
         raise ExolrsError(
-            f"{path.name}: {key} = {value!r} is not a whole number; the header is damaged. "
-            "Download the file again from MAST."
-        ) from None
+            f"{path.name}: {key} = {header.get(key)!r} is not a whole number; the header is "
+            "damaged. Download the file again from MAST."
+        )
+    return int(value)
 
 
 def _expand(files) -> list[Path]:

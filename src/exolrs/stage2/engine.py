@@ -51,6 +51,15 @@ class Stage2Result:
     note: str | None = None  # why present products were recomputed
 
 
+def baseline_of(baseline_ints, nints: int) -> np.ndarray:
+    """The baseline integrations `baseline_ints` selects among `nints`, or the run file's
+    error naming the key."""
+    try:
+        return baseline.baseline_indices(baseline_ints, nints)
+    except ValueError as exc:
+        raise ExolrsError(f"stage2: {exc}; change `baseline_ints:` in the run file") from None
+
+
 def run_stage2(
     rateints,
     output_dir,
@@ -129,10 +138,7 @@ def run_stage2(
         var_flat = flat_field.flat_variance(sci, flat, flat_err, flat_dq)
         lap("flat_field")
     static_bad = badpix.static_bad_pixels(dq)
-    try:
-        base = baseline.baseline_indices(params.baseline_ints, sci.shape[0])
-    except ValueError as exc:
-        raise ExolrsError(f"stage2: {exc}; change `baseline_ints:` in the run file") from None
+    base = baseline_of(params.baseline_ints, sci.shape[0])
     x0 = background.trace_center_estimate(baseline.deep_frame(sci, base))
     bkg_keywords = {}
     if "background" not in skip:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from astropy.io import fits
 
 from exolrs import refs as R
 from exolrs.config import Stage3Config
@@ -21,6 +20,8 @@ from exolrs.io.products import (
     ensure_writable_dir,
     per_integration_error,
     read_integrations_product,
+    read_wavelength_image,
+    row_wavelengths_of,
 )
 from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.spectra import (
@@ -66,6 +67,15 @@ class Extraction:
     int_times: np.ndarray | None = None
 
 
+def check_extract_width(width: float, nx: int) -> None:
+    """The aperture must fit the subarray (with a column to spare on each side)."""
+    if width > nx - 2:
+        raise ExolrsError(
+            f"stage3: extract_width = {width} is wider than the {nx}-column subarray allows; "
+            f"give at most {nx - 2}."
+        )
+
+
 def extract_spectra(
     sci: np.ndarray,
     err: np.ndarray,
@@ -93,11 +103,7 @@ def extract_spectra(
     seconds: dict[str, float] = {}
     t0 = time.perf_counter()
     ny, nx = deep.shape
-    if params.extract_width > nx - 2:
-        raise ExolrsError(
-            f"stage3: extract_width = {params.extract_width} is wider than the {nx}-column "
-            f"subarray allows; give at most {nx - 2}."
-        )
+    check_extract_width(params.extract_width, nx)
     rows = np.arange(ny)
     if params.centroids is not None:
         centres = read_centroids(params.centroids, ny)
@@ -156,11 +162,9 @@ def _deep_frame_of(cube, path: Path, references=None, crds_path=None) -> Path:
     """Deep frame (median of every integration) and row wavelengths of calints that came
     without Stage 2's deep frame."""
     deep = baseline.deep_frame(cube.sci, np.arange(cube.sci.shape[0]))
-    with fits.open(cube.paths[0]) as hdul:
-        wave_map = np.asarray(hdul["WAVELENGTH"].data) if "WAVELENGTH" in hdul else None
+    wave_map = read_wavelength_image(cube.paths[0])
     if wave_map is not None and np.isfinite(wave_map).any():
-        with np.errstate(invalid="ignore"):
-            wavelengths = np.fmax.reduce(wave_map, axis=1).astype(float)
+        wavelengths = row_wavelengths_of(wave_map)
     else:
         header = dict(cube.header)
         table = R.load_specwcs(

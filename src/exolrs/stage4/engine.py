@@ -143,17 +143,21 @@ def stage4_params(params: Stage4Config | None, overrides: dict) -> Stage4Config:
 MIN_POINTS = 10  # fewest integrations a light-curve fit is attempted on
 
 
+def check_drop_first(drop_first: int, nints: int) -> None:
+    """`drop_first` must leave at least MIN_POINTS integrations to fit."""
+    if drop_first > nints - MIN_POINTS:
+        raise ExolrsError(
+            f"stage4: drop_first = {drop_first} leaves {max(nints - drop_first, 0)} of "
+            f"{nints} integrations; give at most {max(nints - MIN_POINTS, 0)}."
+        )
+
+
 def check_against_spectra(spec: Spectra, p: Stage4Config) -> None:
     """The `stage4:` ranges against the spectra, before any fit: `drop_first` leaves enough
     integrations, `white_range` and `bin_edges` lie within the wavelengths, the white light
     has finite, non-zero errors and is not constant.  Each problem is one ExolrsError that
     names the key, the value and what is allowed."""
-    nints = len(spec.time)
-    if p.drop_first > nints - MIN_POINTS:
-        raise ExolrsError(
-            f"stage4: drop_first = {p.drop_first} leaves {max(nints - p.drop_first, 0)} of "
-            f"{nints} integrations; give at most {max(nints - MIN_POINTS, 0)}."
-        )
+    check_drop_first(p.drop_first, len(spec.time))
     wmin, wmax = float(np.min(spec.wave)), float(np.max(spec.wave))
     lo, hi = p.white_range
     if not (lo < hi and lo >= wmin - 1e-6 and hi <= wmax + 1e-6):
