@@ -21,8 +21,6 @@ def stage4(small_sim, small_stage23, tmp_path_factory):
     truth = json.loads((small_sim["outdir"] / "truth.json").read_text())
     params = Stage4Config(
         planet={"period": truth["orbit"]["period_days"], "a": 40.0, "b": 0.4},
-        n_steps_white=2500,
-        n_steps_spec=1200,
         # as the simulation's run file: on the in-flight dispersion (0.08 µm/row at 5 µm)
         # the pointing jitter moves flux across the white window's 5 µm edge
         detrend=["x_shift", "y_shift"],
@@ -71,11 +69,16 @@ def test_white_fit_recovers_the_planet_and_reaches_the_noise(stage4, small_sim):
     assert 1e6 * np.std(resid - pointing) <= 1.05 * expected
     assert w["residual_rms_ppm"] <= 1.05 * np.hypot(expected, 1e6 * np.std(pointing))
     assert -0.65 < allan_slope(resid) < -0.35
-    assert 0.15 < w["acceptance_fraction"] < 0.7
+    # differential-evolution moves accept less often than the stretch move; what matters is
+    # the chain length in autocorrelation times
+    assert 0.05 < w["acceptance_fraction"] < 0.7
+    assert w["steps_over_autocorr"] >= 50
+    assert 0.8 < w["error_scale"] < 1.4 and w["red_noise_beta"] >= 1.0
 
 
 def test_products_and_figures(stage4):
     r, _ = stage4
     fits = Table.read(r.channel_fits)
-    assert {"rp", "A1", "c0", "residual_rms_ppm"} <= set(fits.colnames)
+    assert {"rp", "A1", "c0", "residual_rms_ppm", "error_scale"} <= set(fits.colnames)
+    assert np.all(fits["steps_over_autocorr"] >= 50)  # the default chains are long enough
     assert len(r.figures) == 5 and all(f.stat().st_size > 5000 for f in r.figures)

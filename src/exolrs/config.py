@@ -125,10 +125,24 @@ class Stage4Config(_Section):
     u2: float = Field(0.1, description="Fixed quadratic LD u2.")
     ld_table: Path | None = Field(None, description="Table with wavelength, u1, u2 columns.")
     spec_free_tau: bool = Field(False, description="Free ramp timescale per channel.")
-    n_steps_white: int = Field(
-        10000, ge=100, description="emcee steps, white light curve (≈ 1 min at 1779 points)."
+    sampler: Literal["de", "emcee", "dynesty"] = Field(
+        "de",
+        description="de: ensemble MCMC, channels in lockstep (fast); emcee: one emcee run per "
+        "light curve; dynesty: nested sampling, with the evidence.",
     )
-    n_steps_spec: int = Field(3000, ge=100, description="emcee steps per channel.")
+    min_autocorr: float = Field(
+        50.0, gt=0, description="emcee stops once the kept chain is this many τ long."
+    )
+    n_steps_white: int = Field(
+        20000, ge=100, description="Most emcee steps, white light curve (it stops at min_autocorr)."
+    )
+    n_steps_spec: int = Field(
+        10000, ge=100, description="Most emcee steps per channel (it stops at min_autocorr)."
+    )
+    red_noise: Literal["beta", "none"] = Field(
+        "beta",
+        description="beta: widen errors by the residuals' time-averaging β factor; none: white.",
+    )
     seed: int = Field(0, description="Random seed of the samplers.")
 
 

@@ -28,7 +28,9 @@ from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
 from exolrs.stage4 import binning
+from exolrs.stage4.channel_set import joint_ready
 from exolrs.stage4.fit import FitResult, fit_light_curve
+from exolrs.stage4.fit_joint import fit_channels
 from exolrs.stage4.model import LightCurveModel
 from exolrs.stage4.parameters import (
     BOUNDS,
@@ -88,7 +90,31 @@ class LightCurveFits:
 def steps_over_autocorr(fit: FitResult) -> float:
     """Chain length in units of its longest integrated autocorrelation time (emcee asks for
     ≥ 50)."""
-    return float(fit.n_steps / np.nanmax(list(fit.autocorr.values())))
+    return fit.steps_over_autocorr()
+
+
+def sampling_options(p: Stage4Config, white: bool) -> dict:
+    """The `fit_light_curve` keywords the run file sets, for the white fit or a channel."""
+    return {
+        "n_steps": p.n_steps_white if white else p.n_steps_spec,
+        "min_autocorr": p.min_autocorr,
+        "sampler": p.sampler,
+        "red_noise": p.red_noise,
+    }
+
+
+def fit_record(fit: FitResult) -> dict:
+    """How a fit went: sampler, convergence, noise scale, red-noise β, evidence."""
+    out = {
+        "sampler": fit.sampler,
+        "steps_over_autocorr": fit.steps_over_autocorr(),
+        "error_scale": fit.error_scale,
+        "red_noise_beta": fit.red_noise_beta,
+    }
+    if fit.log_evidence is not None:
+        out["log_evidence"] = fit.log_evidence
+        out["log_evidence_err"] = fit.log_evidence_err
+    return out
 
 
 def injected_orbit(truth) -> dict | None:
@@ -105,7 +131,8 @@ def injected_orbit(truth) -> dict | None:
     return {k: v for k, v in out.items() if v is not None}
 
 
-def _fit_channel(task: _ChannelTask) -> FitResult:
+def _channel_model(task: _ChannelTask) -> tuple[LightCurveModel, dict]:
+    """A channel's model (orbit fixed to the white fit's) and its starting values."""
     p = task.params
     ld_free, ld_fixed = limb_darkening_setup(p, task.wave)
     fixed = {k: task.white[k] for k in ("t0", "a", "b")}
@@ -128,8 +155,29 @@ def _fit_channel(task: _ChannelTask) -> FitResult:
         task.detrend,
         p.planet.eclipse,
     )
-    start = {**start_values(p, task.t, task.flux), **task.white}
-    return fit_light_curve(m, start, n_steps=p.n_steps_spec, seed=p.seed + 1 + task.k)
+    return m, {**start_values(p, task.t, task.flux), **task.white}
+
+
+def _fit_channel(task: _ChannelTask) -> FitResult:
+    m, start = _channel_model(task)
+    p = task.params
+    return fit_light_curve(m, start, seed=p.seed + 1 + task.k, **sampling_options(p, False))
+
+
+GROUP_SIZE = 12  # channels sampled in lockstep per task (fixed: results independent of workers)
+
+
+def _fit_channel_group(group: list[_ChannelTask]) -> list[FitResult]:
+    """Fit a group of channels: in lockstep when they can be stacked (the de sampler, ramp
+    time scales fixed), otherwise one by one."""
+    p = group[0].params
+    pairs = [_channel_model(task) for task in group]
+    models = [m for m, _ in pairs]
+    if p.sampler != "de" or not joint_ready(models):
+        return [_fit_channel(task) for task in group]
+    options = sampling_options(p, False)
+    options.pop("sampler")
+    return fit_channels(models, [s for _, s in pairs], seed=p.seed + 1 + group[0].k, **options)
 
 
 def stage4_params(params: Stage4Config | None, overrides: dict) -> Stage4Config:
@@ -237,7 +285,7 @@ def fit_light_curves(
         t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
     )
     start = start_values(p, t, wflux)
-    white = fit_light_curve(m, start, n_steps=p.n_steps_white, seed=p.seed, keep_chain=True)
+    white = fit_light_curve(m, start, seed=p.seed, keep_chain=True, **sampling_options(p, True))
     seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
     white_info = {
         "best": white.best,
@@ -248,7 +296,7 @@ def fit_light_curves(
         "expected_noise_ppm": float(1e6 * np.median(werr)),
         "acceptance_fraction": white.acceptance,
         "autocorr_time": white.autocorr,
-        "steps_over_autocorr": steps_over_autocorr(white),
+        **fit_record(white),
         "allan_slope": allan_slope(white.residuals),
         "n_points": len(t),
     }
@@ -274,9 +322,10 @@ def fit_light_curves(
         for k in range(len(centres))
     ]
     executor = executor or Executor()
+    groups = np.array_split(np.arange(len(tasks)), max(1, -(-len(tasks) // GROUP_SIZE)))
     fits = []
-    for fit in executor.ordered_map(_fit_channel, tasks):
-        fits.append(fit)
+    for part in executor.ordered_map(_fit_channel_group, [[tasks[i] for i in g] for g in groups]):
+        fits.extend(part)
         if progress:
             progress(len(fits), len(tasks))
     seconds["channel_fits"] = round(time.perf_counter() - t1, 2)
@@ -293,8 +342,9 @@ def fit_light_curves(
             "residual_rms_ppm": 1e6 * np.std(f.residuals),
             "expected_noise_ppm": 1e6 * np.median(tasks[k].err),
             "acceptance": f.acceptance,
-            "steps_over_autocorr": steps_over_autocorr(f),
+            **fit_record(f),
         }
+        row.pop("sampler")
         for name in f.names:
             row[name] = f.best[name]
             row[f"{name}_err"] = 0.5 * (f.high[name] - f.low[name])

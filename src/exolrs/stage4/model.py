@@ -5,14 +5,24 @@
 
 with Δt = t − mean(t) in days, t_s the first time, v_k standardised detrending vectors (trace
 x/y position, PCA time series).  Ramp amplitudes are free in sign, so the 10–11 µm shadowed
-region's reversed ramp needs nothing special.  Likelihood: Gaussian with the propagated
-errors and a fitted jitter added in quadrature (ln σ_jit).
+region's reversed ramp needs nothing special.
 
-The systematics are linear in their coefficients (c_k, A_k, d_k), so for any transit and
-ramp time scales those coefficients are integrated out analytically (flat priors): the
-sampler explores only the non-linear parameters (t0, a/R*, b, Rp/R*, q1, q2, τ, ln σ_jit),
-and the coefficients are drawn afterwards from their exact conditional Gaussian.  For the
-white light curve that takes the sampled dimension from 11 to 7; for a channel from 6 to 3.
+Noise: Gaussian with the propagated errors times one free scale s (the light curve's scatter
+is s·σ; MIRI's per-integration errors within a channel are nearly constant, so this is the
+additive jitter in another guise, without its slow plateau when the errors are right).
+
+Two families of parameters are integrated out analytically, so the sampler explores only the
+transit and the ramp time scales:
+- the systematics coefficients (c_k, A_k, d_k) are linear: flat priors, Gaussian integral;
+- the scale s: Jeffreys prior 1/s, which leaves  ln L = −½ (n − k) ln χ²(β̂) − ln det L
+  (n points, k coefficients, L Lᵀ = XᵀWX).
+Both are drawn afterwards from their exact conditionals (s² = χ²/χ²_{n−k}, then β).  For
+red noise the log-likelihood is divided by β_red² (`temper`), which widens the posteriors by
+the time-averaging β factor (Winn et al. 2008).
+
+Every likelihood call takes a whole ensemble (`log_prob(theta)` with theta (W, d)), as emcee's
+`vectorize=True` passes it: one batched linear algebra for all walkers, and for a fixed orbit
+(the channels) the transit from `FixedOrbitTransit`'s table instead of a batman call each.
 """
 
 from __future__ import annotations
@@ -23,17 +33,19 @@ from typing import NamedTuple
 import numpy as np
 
 from exolrs.stage4.limb_darkening import q_to_u
+from exolrs.stage4.transit import FixedOrbitTransit, Transit
+
+ORBIT = ("t0", "a", "b")
 
 
 class LinearSolution(NamedTuple):
-    """The linear coefficients at fixed non-linear values: the model is
-    offset + design @ beta, and chol is the Cholesky factor of their precision XᵀWX."""
+    """The linear coefficients of an ensemble at fixed non-linear values: for each walker the
+    design X (model = X β), the Cholesky factor of XᵀWX, the best β and χ²(β̂)."""
 
-    offset: np.ndarray
-    design: np.ndarray
-    var: np.ndarray
-    chol: np.ndarray
-    beta: np.ndarray
+    design: np.ndarray  # (W, n, k)
+    chol: np.ndarray  # (W, k, k)
+    beta: np.ndarray  # (W, k)
+    chi2: np.ndarray  # (W,)
 
 
 @dataclass
@@ -49,128 +61,165 @@ class LightCurveModel:
     bounds: dict[str, tuple[float, float]]
     detrend: dict[str, np.ndarray] = field(default_factory=dict)
     eclipse: bool = False
-    _batman: object = None
-    _params: object = None
+    temper: float = 1.0  # red-noise β²: the log-likelihood is divided by it
 
     def __post_init__(self):
-        import batman
-
-        p = batman.TransitParams()
-        p.t0, p.per, p.rp, p.a, p.inc = 0.0, self.period, 0.1, 10.0, 90.0
-        p.ecc, p.w, p.limb_dark, p.u = 0.0, 90.0, "quadratic", [0.1, 0.1]
-        p.fp, p.t_secondary = 1e-3, 0.5 * self.period
-        self._params = p
-        kind = "secondary" if self.eclipse else "primary"
-        self._batman = batman.TransitModel(p, np.asarray(self.t, np.float64), transittype=kind)
+        self.t = np.asarray(self.t, float)
+        self.flux = np.asarray(self.flux, float)
+        self.err = np.asarray(self.err, float)
+        self.transit = Transit(self.t, self.period, self.eclipse)
+        self.table: FixedOrbitTransit | None = None
         self.dt = self.t - self.t.mean()
         self.ts = self.t - self.t[0]
         self.vectors = {k: (v - v.mean()) / (v.std() or 1.0) for k, v in self.detrend.items()}
         self.linear = [n for n in self.free if is_linear(n)]
         self.nonlinear = [n for n in self.free if not is_linear(n)]
+        self.weight = 1.0 / self.err**2
 
+    # -- values -------------------------------------------------------------------------
     def values(self, theta) -> dict[str, float]:
+        """Every value, from a vector of all free parameters (in `free` order)."""
         return {**self.fixed, **dict(zip(self.free, theta, strict=True))}
 
-    def astro(self, v: dict) -> np.ndarray:
-        p = self._params
-        p.t0, p.rp, p.a = v["t0"], v["rp"], v["a"]
-        p.inc = float(np.degrees(np.arccos(np.clip(v["b"] / v["a"], -1, 1))))
-        p.u = list(q_to_u(v["q1"], v["q2"]))
-        if self.eclipse:
-            p.fp = v.get("fp", 0.0)
-            p.t_secondary = v["t0"]
-        return self._batman.light_curve(p)
+    def _ensemble(self, theta_nl: np.ndarray) -> dict:
+        """Non-linear values of an ensemble (W, d) by name: arrays of W, fixed ones scalars."""
+        return {**self.fixed, **{n: theta_nl[:, j] for j, n in enumerate(self.nonlinear)}}
 
-    def terms(self, v: dict) -> dict[str, np.ndarray]:
-        """Every linear systematics term of the model, by coefficient name."""
-        cols = {"c0": np.ones_like(self.dt), "c1": self.dt, "c2": self.dt**2}
-        for k in ("1", "2"):
-            if f"tau{k}" in v:
-                cols[f"A{k}"] = np.exp(-self.ts / v[f"tau{k}"])
-        for n, vec in self.vectors.items():
-            cols[f"d_{n}"] = vec
+    def in_bounds(self, v: dict) -> np.ndarray:
+        """Which walkers lie inside the uniform priors of the non-linear parameters."""
+        ok = np.ones(len(np.atleast_1d(v[self.nonlinear[0]])) if self.nonlinear else 1, bool)
+        for name in self.nonlinear:
+            lo, hi = self.bounds.get(name, (-np.inf, np.inf))
+            ok &= (v[name] >= lo) & (v[name] <= hi)
+        if "b" in v and "a" in v:
+            ok &= np.asarray(v["b"]) < np.asarray(v["a"])
+        return ok
+
+    # -- the model ----------------------------------------------------------------------
+    def use_fixed_orbit_table(self, rp: float, spread: float = 0.25) -> None:
+        """Tabulate the transit for rp/(1 + spread) … rp·(1 + spread) (fixed orbit only)."""
+        if any(n in self.nonlinear for n in ORBIT) or any(n not in self.fixed for n in ORBIT):
+            return
+        orbit = [self.fixed[n] for n in ORBIT]
+        rp = self.fixed.get("rp", rp)
+        self.table = FixedOrbitTransit(
+            self.transit,
+            *orbit,
+            (rp / (1 + spread), rp * (1 + spread)),
+            p_max=self.bounds.get("rp", (0, 0.5))[1],
+        )
+
+    def astro(self, v: dict) -> np.ndarray:
+        """(W, n) transit (or eclipse) light curves of an ensemble's values."""
+        n_w = max((np.size(v[n]) for n in self.nonlinear), default=1)
+        q1, q2 = (np.broadcast_to(np.asarray(v[k], float), (n_w,)) for k in ("q1", "q2"))
+        u1, u2 = q_to_u(q1, q2)
+        if self.table is not None:
+            if self.eclipse:
+                return self.table.eclipse(np.broadcast_to(v["fp"], (n_w,)))
+            return self.table.flux(np.broadcast_to(v["rp"], (n_w,)), u1, u2)
+        fp = v.get("fp", 0.0)
+        return self.transit.many(v["t0"], v["a"], v["b"], v["rp"], u1, u2, fp).reshape(n_w, -1)
+
+    def columns(self, v: dict) -> np.ndarray:
+        """(1 or W, n, k) systematics columns, in `linear` order."""
+        n_w = max((np.size(v.get(f"tau{k}", 0.0)) for k in ("1", "2")), default=1)
+        cols = np.empty((n_w, self.t.size, len(self.linear)))
+        for j, name in enumerate(self.linear):
+            cols[:, :, j] = _column(self, name, v)
         return cols
 
-    def systematics(self, v: dict) -> np.ndarray:
-        return sum(_coefficient(v, n) * col for n, col in self.terms(v).items())
-
-    def predict(self, v: dict) -> np.ndarray:
-        """Model flux for a full set of values."""
-        return self.astro(v) * self.systematics(v)
-
-    def model(self, theta) -> np.ndarray:
-        return self.predict(self.values(theta))
-
-    def in_bounds(self, v: dict, names) -> bool:
-        for name in names:
-            lo, hi = self.bounds.get(name, (-np.inf, np.inf))
-            if not lo <= v[name] <= hi:
-                return False
-        return v.get("b", 0.0) < v.get("a", np.inf)
-
-    def variance(self, v: dict) -> np.ndarray:
-        return self.err**2 + np.exp(2 * v.get("ln_jit", -np.inf))
-
-    def solve_linear(self, v: dict) -> LinearSolution | None:
-        """The best linear coefficients for the non-linear values in `v`, with what the
-        marginal likelihood and the coefficient draws need; None when the design is
-        degenerate."""
-        astro = self.astro(v)
-        cols = self.terms(v)
-        offset = np.zeros_like(astro)
-        for n, col in cols.items():
-            if n not in self.linear:
-                offset += _coefficient(v, n) * col
-        offset *= astro
-        design = np.empty((astro.size, len(self.linear)))
-        for j, n in enumerate(self.linear):
-            np.multiply(astro, cols[n], out=design[:, j])
-        var = self.variance(v)
-        xw = design / var[:, None]
-        precision = xw.T @ design
+    def solve(self, theta_nl: np.ndarray) -> LinearSolution | None:
+        """Best linear coefficients and χ² for an ensemble (W, d) of non-linear values; None
+        when a walker's design is degenerate (then solve them one by one)."""
+        v = self._ensemble(np.atleast_2d(theta_nl))
+        design = self.astro(v)[:, :, None] * self.columns(v)
+        xw = np.swapaxes(design * self.weight[None, :, None], 1, 2)
+        precision = xw @ design
         try:
             chol = np.linalg.cholesky(precision)
+            beta = np.linalg.solve(precision, (xw @ self.flux)[..., None])[..., 0]
         except np.linalg.LinAlgError:
             return None
-        # numpy's small solves: ~5× less overhead per call than scipy's triangular ones
-        beta = np.linalg.solve(precision, xw.T @ (self.flux - offset))
-        return LinearSolution(offset, design, var, chol, beta)
+        resid = self.flux - (design @ beta[..., None])[..., 0]
+        return LinearSolution(design, chol, beta, np.sum(resid**2 * self.weight, axis=1))
 
-    def log_prob(self, theta_nl) -> float:
-        """Log posterior of the non-linear parameters (`self.nonlinear`, in order), the linear
-        coefficients integrated out: −½ χ²(β̂) − ½ Σ ln σ² − ln det L (L Lᵀ = XᵀWX)."""
-        v = {**self.fixed, **dict(zip(self.nonlinear, theta_nl, strict=True))}
-        if not self.in_bounds(v, self.nonlinear):
-            return -np.inf
-        if not self.linear:
-            var = self.variance(v)
-            r = self.flux - self.predict(v)
-            return float(-0.5 * np.sum(r * r / var + np.log(var)))
-        sol = self.solve_linear(v)
-        if sol is None:
-            return -np.inf
-        r = self.flux - sol.offset - sol.design @ sol.beta
-        return float(
-            -0.5 * np.sum(r * r / sol.var + np.log(sol.var)) - np.sum(np.log(np.diag(sol.chol)))
-        )
+    def log_prob(self, theta_nl):
+        """Log posterior of the non-linear parameters (`self.nonlinear`, in order) for one
+        vector (returns a float) or an ensemble (W, d) (returns W values), with the linear
+        coefficients and the error scale integrated out."""
+        theta = np.atleast_2d(np.asarray(theta_nl, float))
+        out = np.full(len(theta), -np.inf)
+        ok = self.in_bounds(self._ensemble(theta))
+        if ok.any():
+            out[ok] = self._log_marginal(theta[ok])
+        return out if np.ndim(theta_nl) == 2 else float(out[0])
+
+    def _log_marginal(self, theta: np.ndarray) -> np.ndarray:
+        n, k = self.t.size, len(self.linear)
+        if k == 0:
+            model = self.astro(self._ensemble(theta))
+            chi2 = np.sum((self.flux - model) ** 2 * self.weight, axis=1)
+            return -0.5 * n * np.log(chi2) / self.temper
+        sol = self.solve(theta)
+        if sol is None:  # a degenerate walker: the others still count
+            return np.array(
+                [
+                    self._log_marginal(row[None])[0] if self._regular(row) else -np.inf
+                    for row in theta
+                ]
+            )
+        log_det = np.sum(np.log(np.diagonal(sol.chol, axis1=1, axis2=2)), axis=1)
+        return (-0.5 * (n - k) * np.log(sol.chi2) - log_det) / self.temper
+
+    def _regular(self, row) -> bool:
+        return self.solve(row[None]) is not None
 
     def best_fit(self, theta_nl) -> tuple[dict[str, float], np.ndarray]:
         """All values (the non-linear ones given, the linear ones at their best) and the model
-        flux they give, from one transit evaluation."""
-        v = {**self.fixed, **dict(zip(self.nonlinear, theta_nl, strict=True))}
-        if not self.linear:
-            return v, self.predict(v)
-        sol = self.solve_linear(v)
-        if sol is None:  # degenerate design: coefficients at zero
+        flux they give."""
+        v = {**self.fixed, **dict(zip(self.nonlinear, map(float, theta_nl), strict=True))}
+        sol = self.solve(np.asarray(theta_nl, float)) if self.linear else None
+        if sol is None:
             v.update(dict.fromkeys(self.linear, 0.0))
             return v, self.predict(v)
-        v.update(zip(self.linear, sol.beta, strict=True))
-        return v, sol.offset + sol.design @ sol.beta
+        v.update(zip(self.linear, map(float, sol.beta[0]), strict=True))
+        return v, (sol.design[0] @ sol.beta[0])
+
+    def error_scale(self, theta_nl) -> float:
+        """The noise scale s at its best for these non-linear values: √(χ²/(n − k))."""
+        _, model = self.best_fit(theta_nl)
+        chi2 = np.sum((self.flux - model) ** 2 * self.weight)
+        return float(np.sqrt(chi2 / (self.t.size - len(self.linear))))
+
+    def systematics(self, v: dict) -> np.ndarray:
+        """The systematics factor for one full set of values."""
+        out = np.zeros_like(self.t)
+        for name in self.linear:
+            out += v.get(name, 0.0) * _column(self, name, v)
+        return out if self.linear else np.ones_like(self.t)
+
+    def predict(self, v: dict) -> np.ndarray:
+        """Model flux for a full set of values."""
+        return self.astro({**v, **{n: np.atleast_1d(v[n]) for n in self.nonlinear}})[0] * (
+            self.systematics(v)
+        )
+
+    def model(self, theta) -> np.ndarray:
+        """Model flux for a vector of all free parameters."""
+        return self.predict(self.values(theta))
 
 
-def _coefficient(v: dict, name: str) -> float:
-    """A systematics coefficient's value, or its neutral default (c0 = 1, others 0)."""
-    return v.get(name, 1.0 if name == "c0" else 0.0)
+def _column(m: LightCurveModel, name: str, v: dict) -> np.ndarray:
+    """One systematics column at the values `v` ((n,) or (W, n) when its τ varies)."""
+    if name == "c0":
+        return np.ones_like(m.t)
+    if name in ("c1", "c2"):
+        return m.dt ** int(name[1])
+    if name in ("A1", "A2"):
+        tau = np.asarray(v[f"tau{name[1]}"], float)
+        return np.exp(-m.ts / tau[..., None]) if tau.ndim else np.exp(-m.ts / tau)
+    return m.vectors[name[2:]]
 
 
 def is_linear(name: str) -> bool:

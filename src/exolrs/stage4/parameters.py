@@ -23,20 +23,19 @@ BOUNDS = {
     "c0": (0.5, 1.5),
     "c1": (-1.0, 1.0),
     "c2": (-10.0, 10.0),
-    "ln_jit": (-20.0, -3.0),
     "fp": (0.0, 0.1),
 }
 
 
 def systematics_names(p: Stage4Config, free_tau: bool) -> list[str]:
     """Systematics parameters: polynomial, ramp amplitudes (and time constants when
-    `free_tau`), detrending coefficients, jitter."""
+    `free_tau`), detrending coefficients.  (The noise scale is integrated out.)"""
     names = ["c0", *[f"c{k}" for k in range(1, p.poly_order + 1)]]
     for k in range(1, p.n_ramps + 1):
         names.append(f"A{k}")
         if free_tau:
             names.append(f"tau{k}")
-    return [*names, *[f"d_{n}" for n in p.detrend], "ln_jit"]
+    return [*names, *[f"d_{n}" for n in p.detrend]]
 
 
 def limb_darkening_setup(p: Stage4Config, wave: float) -> tuple[list[str], dict]:
@@ -76,7 +75,6 @@ def start_values(p: Stage4Config, t, flux) -> dict:
         "c0": 1.0,
         "c1": 0.0,
         "c2": 0.0,
-        "ln_jit": -10.0,
         "fp": 1e-3,
         **{f"d_{n}": 0.0 for n in p.detrend},
     }

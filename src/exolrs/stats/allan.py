@@ -25,3 +25,15 @@ def allan_slope(residuals: np.ndarray) -> float:
     """Log-log slope of rms against bin size (−0.5 for white noise)."""
     sizes, rms, _ = allan(residuals)
     return float(np.polyfit(np.log(sizes), np.log(rms), 1)[0])
+
+
+def beta_factor(residuals: np.ndarray, min_bin: int = 4) -> float:
+    """Time-averaging β (Pont et al. 2006; Winn et al. 2008): how much more the binned
+    residuals scatter than white noise would, the median of rms/expected over bins of
+    `min_bin` … n/10 points; at least 1.  Multiplying the errors by β makes parameter
+    errors honest when the residuals are correlated on those time scales."""
+    sizes, rms, expect = allan(np.asarray(residuals, float))
+    use = sizes >= min_bin
+    if not use.any():
+        return 1.0
+    return float(max(np.median(rms[use] / expect[use]), 1.0))

@@ -1,0 +1,89 @@
+"""Differential-evolution ensemble sampling of many independent posteriors in lockstep.
+
+The spectroscopic channels are independent fits of the same shape.  emcee runs one ensemble
+at a time, and on the channels' light curves its per-step bookkeeping (a Python loop over the
+walkers to build each proposal) costs more than the likelihood itself.  Here every channel's
+ensemble takes the same move at the same time, so one call of the vectorised likelihood
+(`ChannelSet.log_prob`, theta (C, W, d)) serves all channels and walkers, and the moves are
+array operations: measured on the demo's 18 channels, 1 000 steps take ≈ 0.2 s of sampler
+overhead against ≈ 1 s per channel with emcee (see docs/benchmarks.md).
+
+The move is emcee's `DEMove` (ter Braak 2006; Nelson et al. 2014) with its red–blue split:
+each half of an ensemble is updated from the other half, x' = x + γ (x_j − x_k) + ε, with
+γ = 2.38/√(2d) and, one proposal in ten, γ = 1 so that separate modes can be reached; the
+proposal is symmetric, so the acceptance is min(1, p(x')/p(x)).  `tests/stage4` checks its
+posteriors against emcee's on the same light curve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from exolrs.stage4.convergence import CHECK_EVERY, autocorr, converged
+
+JITTER = 1e-6  # relative jitter of γ, as emcee's DEMove
+
+
+def lockstep_sample(log_prob, x: np.ndarray, n_steps: int, rng, lp: np.ndarray | None = None):
+    """Run `n_steps` DE steps from walkers x (C, W, d); returns the chain (n_steps, C, W, d),
+    the last log-probabilities (C, W) and the accepted-move counts (C, W)."""
+    c, w, d = x.shape
+    x = x.copy()
+    lp = log_prob(x) if lp is None else lp.copy()
+    halves = (np.arange(0, w // 2), np.arange(w // 2, w))
+    g0 = 2.38 / np.sqrt(2 * d)
+    chain = np.empty((n_steps, c, w, d))
+    accepted = np.zeros((c, w), int)
+    for step in range(n_steps):
+        for move, other in (halves, halves[::-1]):
+            n_o = len(other)
+            j = rng.integers(0, n_o, size=(c, len(move)))
+            k = rng.integers(0, n_o - 1, size=(c, len(move)))
+            k += k >= j  # two different partners from the other half
+            rows = np.arange(c)[:, None]
+            diff = x[rows, other[j]] - x[rows, other[k]]
+            gamma = np.where(rng.random((c, len(move))) < 0.1, 1.0, g0)
+            gamma = gamma * (1 + JITTER * rng.standard_normal((c, len(move))))
+            proposal = x[:, move] + gamma[..., None] * diff
+            lp_new = log_prob(proposal)
+            accept = np.log(rng.random((c, len(move)))) < lp_new - lp[:, move]
+            sub_x, sub_lp = x[:, move], lp[:, move]
+            sub_x[accept] = proposal[accept]
+            sub_lp[accept] = lp_new[accept]
+            x[:, move], lp[:, move] = sub_x, sub_lp
+            accepted[:, move] += accept
+        chain[step] = x
+    return chain, lp, accepted
+
+
+def run_until_converged(log_prob, p0: np.ndarray, n_steps: int, min_autocorr: float, rng):
+    """Sample the ensembles p0 (C, W, d) in blocks of CHECK_EVERY steps until every one's
+    kept chain is `min_autocorr` autocorrelation times long, or `n_steps` in all.  Returns
+    per ensemble the kept samples (flat) and its record (acceptance, τ, kept steps)."""
+    c, _, d = p0.shape
+    blocks, lp, accepted = [], None, np.zeros(p0.shape[:2])
+    state, done = p0, np.zeros(c, bool)
+    taus, burns = [np.full(d, np.nan)] * c, [0] * c
+    total = 0
+    while not done.all() and total < n_steps:
+        chain, lp, acc = lockstep_sample(
+            log_prob, state, min(CHECK_EVERY, n_steps - total), rng, lp
+        )
+        blocks.append(chain)
+        accepted += acc
+        state, total = chain[-1], total + len(chain)
+        full = np.concatenate(blocks)
+        for k in np.flatnonzero(~done):
+            taus[k], burns[k] = autocorr(full[:, k])
+            done[k] = converged(taus[k], total, burns[k], min_autocorr)
+    full = np.concatenate(blocks)
+    kept = [full[burns[k] :, k].reshape(-1, d) for k in range(c)]
+    records = [
+        {
+            "acceptance": float(np.mean(accepted[k]) / total),
+            "tau": taus[k],
+            "n_steps": int(total - burns[k]),
+        }
+        for k in range(c)
+    ]
+    return kept, records
