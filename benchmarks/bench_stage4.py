@@ -1,11 +1,15 @@
 """Benchmark: Stage 4 on a Stage 3 spectra file — white fit and channel fits, wall time.
 
-    python benchmarks/bench_stage4.py SPECTRA TRUTH_JSON TRUTH_ECSV [--channels 60]
-        [--detrend x_shift,y_shift] [--white-range 5,12]
+    python benchmarks/bench_stage4.py SPECTRA TRUTH_JSON TRUTH_ECSV [--channels 60 |
+        --resolution 20 | --bin-width 0.25] [--detrend x_shift,y_shift] [--white-range 5,12]
+        [--save spectrum.json]
 
-Channels are constant-R bins over 5–12 µm with R chosen to give about --channels of them;
-fits run in 2 local processes.  Prints one JSON line with times and the injection–recovery
-metrics against the truth.
+Channels are constant-R bins over 5–12 µm (R given, or chosen to give about --channels of
+them) or bins of --bin-width µm; fits run in 2 local processes.  Prints one JSON line with
+times, the injection–recovery metrics against the truth and the convergence (steps/τ of the
+white fit and of the channels); --save writes the spectrum (depths, errors, steps/τ) for
+comparing two runs.  The same script runs against older checkouts (PYTHONPATH=…/src), so it
+only passes keys every version knows.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from astropy.table import Table
 
 from exolrs.config import Stage4Config
 from exolrs.parallel import ProcessExecutor
@@ -29,6 +34,9 @@ def main() -> None:
     ap.add_argument("truth_json", type=Path)
     ap.add_argument("truth_ecsv", type=Path)
     ap.add_argument("--channels", type=int, default=60)
+    ap.add_argument("--resolution", type=float, default=None)
+    ap.add_argument("--bin-width", type=float, default=None)
+    ap.add_argument("--save", type=Path, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--detrend", default="", help="comma-separated vectors, e.g. x_shift,y_shift")
     ap.add_argument("--white-range", default="5,12", help="white light curve range (µm)")
@@ -37,7 +45,9 @@ def main() -> None:
     orbit = truth["orbit"]
     params = Stage4Config(
         planet={"period": orbit["period_days"], "a": round(orbit["a_rs"], 1), "b": 0.4},
-        resolution=args.channels / np.log(12 / 5),
+        resolution=args.resolution or args.channels / np.log(12 / 5),
+        binning="width" if args.bin_width else "R",
+        bin_width=args.bin_width or 0.25,
         detrend=[v for v in args.detrend.split(",") if v],
         white_range=[float(v) for v in args.white_range.split(",")],
     )
@@ -47,6 +57,13 @@ def main() -> None:
             args.spectra, out, params=params, truth=args.truth_ecsv, executor=ex, do_plot=False
         )
         white = json.loads(r.white_fit.read_text())
+        channels = Table.read(r.channel_fits)
+    spectrum = {
+        c: [float(x) for x in channels[c]]
+        for c in ("wavelength", "depth", "depth_err_low", "depth_err_high", "steps_over_autocorr")
+    }
+    if args.save:
+        args.save.write_text(json.dumps({"white": white, "channels": spectrum}, default=float))
     rp_true = float(np.sqrt(truth["white_depth_5_12um"]))
     print(
         json.dumps(
@@ -58,6 +75,8 @@ def main() -> None:
                 "white_rp_true": rp_true,
                 "residual_over_expected": white["residual_rms_ppm"] / white["expected_noise_ppm"],
                 "steps_over_autocorr": white["steps_over_autocorr"],
+                "channel_steps_over_autocorr_min": min(spectrum["steps_over_autocorr"]),
+                "n_channels": len(spectrum["depth"]),
                 "allan_slope": white["allan_slope"],
                 "detrend": params.detrend,
             }

@@ -39,10 +39,10 @@ ORBIT = ("t0", "a", "b")
 
 
 class LinearSolution(NamedTuple):
-    """The linear coefficients of an ensemble at fixed non-linear values: for each walker the
-    design X (model = X β), the Cholesky factor of XᵀWX, the best β and χ²(β̂)."""
+    """The linear coefficients of an ensemble at fixed non-linear values: for each walker
+    the Cholesky factor of XᵀWX (X the design: transit × systematics columns), the best β and
+    χ²(β̂)."""
 
-    design: np.ndarray  # (W, n, k)
     chol: np.ndarray  # (W, k, k)
     beta: np.ndarray  # (W, k)
     chi2: np.ndarray  # (W,)
@@ -75,6 +75,20 @@ class LightCurveModel:
         self.linear = [n for n in self.free if is_linear(n)]
         self.nonlinear = [n for n in self.free if not is_linear(n)]
         self.weight = 1.0 / self.err**2
+        self._fwf = float(np.sum(self.weight * self.flux**2))
+        # columns that no sampled parameter changes, scaled to unit rms (conditioning)
+        dynamic = {f"A{k}" for k in ("1", "2") if f"tau{k}" in self.nonlinear}
+        self._static = [j for j, n in enumerate(self.linear) if n not in dynamic]
+        self._dynamic = [j for j, n in enumerate(self.linear) if n in dynamic]
+        cols = [_column(self, self.linear[j], self.fixed) for j in self._static]
+        static = np.column_stack(cols) if cols else np.zeros((self.t.size, 0))
+        self._static_scale = np.sqrt(np.mean(static**2, axis=0)) if cols else np.zeros(0)
+        self._static_scale[self._static_scale == 0] = 1.0
+        self._static_cols = static / self._static_scale
+        n_static = len(self._static)
+        self._static_outer = (
+            self._static_cols[:, :, None] * self._static_cols[:, None, :]
+        ).reshape(self.t.size, n_static * n_static)
 
     # -- values -------------------------------------------------------------------------
     def values(self, theta) -> dict[str, float]:
@@ -131,18 +145,47 @@ class LightCurveModel:
 
     def solve(self, theta_nl: np.ndarray) -> LinearSolution | None:
         """Best linear coefficients and χ² for an ensemble (W, d) of non-linear values; None
-        when a walker's design is degenerate (then solve them one by one)."""
+        when a walker's design is degenerate (the caller then solves them one by one).
+
+        With the transit a(t) and columns C: XᵀWX = Σ a²w C Cᵀ and XᵀWf = Σ a w f C, so the
+        columns no walker changes enter through one matrix product for the whole ensemble,
+        and χ²(β̂) = fᵀWf − (XᵀWf)ᵀβ̂ needs no residuals."""
         v = self._ensemble(np.atleast_2d(theta_nl))
-        design = self.astro(v)[:, :, None] * self.columns(v)
-        xw = np.swapaxes(design * self.weight[None, :, None], 1, 2)
-        precision = xw @ design
+        a = self.astro(v)
+        n_w, k = len(a), len(self.linear)
+        g = a * a * self.weight
+        h = a * (self.weight * self.flux)
+        si, di = self._static, self._dynamic
+        precision = np.empty((n_w, k, k))
+        rhs = np.empty((n_w, k))
+        scale = np.empty((n_w, k))
+        ns = len(si)
+        precision[:, np.ix_(si, si)[0], si] = (g @ self._static_outer).reshape(n_w, ns, ns)
+        rhs[:, si] = h @ self._static_cols
+        scale[:, si] = self._static_scale
+        dyn = []
+        for j in di:
+            col = np.broadcast_to(_column(self, self.linear[j], v), a.shape)
+            s_j = np.sqrt(np.mean(col**2, axis=1))
+            s_j[s_j == 0] = 1.0
+            col = col / s_j[:, None]
+            scale[:, j] = s_j
+            cross = (g * col) @ self._static_cols
+            precision[:, si, j] = cross
+            precision[:, j, si] = cross
+            rhs[:, j] = np.sum(h * col, axis=1)
+            for i, other in dyn:
+                precision[:, i, j] = precision[:, j, i] = np.sum(g * col * other, axis=1)
+            precision[:, j, j] = np.sum(g * col * col, axis=1)
+            dyn.append((j, col))
         try:
             chol = np.linalg.cholesky(precision)
-            beta = np.linalg.solve(precision, (xw @ self.flux)[..., None])[..., 0]
+            beta = np.linalg.solve(precision, rhs[..., None])[..., 0]
         except np.linalg.LinAlgError:
             return None
-        resid = self.flux - (design @ beta[..., None])[..., 0]
-        return LinearSolution(design, chol, beta, np.sum(resid**2 * self.weight, axis=1))
+        chi2 = np.maximum(self._fwf - np.sum(rhs * beta, axis=1), 1e-300)
+        # back to the unscaled columns: β = β̃/s, chol(XᵀWX) = s·chol(X̃ᵀWX̃)
+        return LinearSolution(scale[:, :, None] * chol, beta / scale, chi2)
 
     def log_prob(self, theta_nl):
         """Log posterior of the non-linear parameters (`self.nonlinear`, in order) for one
@@ -184,7 +227,7 @@ class LightCurveModel:
             v.update(dict.fromkeys(self.linear, 0.0))
             return v, self.predict(v)
         v.update(zip(self.linear, map(float, sol.beta[0]), strict=True))
-        return v, (sol.design[0] @ sol.beta[0])
+        return v, self.predict(v)
 
     def error_scale(self, theta_nl) -> float:
         """The noise scale s at its best for these non-linear values: √(χ²/(n − k))."""
