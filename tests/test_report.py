@@ -19,6 +19,11 @@ WHITE_FIT = {
     "expected_noise_ppm": 390.0,
     "acceptance_fraction": 0.3,
     "steps_over_autocorr": 12.0,
+    "sampler": "dynesty",
+    "error_scale": 1.07,
+    "red_noise_beta": 1.21,
+    "log_evidence": 1234.56,
+    "log_evidence_err": 0.12,
 }
 
 
@@ -61,6 +66,8 @@ def test_report_embeds_figures_and_numbers(tmp_path):
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r'(src|href)="(http|//|file:)', text)
     assert "χ²ν = 0.90" in text and "0.146" in text and "WASP-39b" in text
+    for said in ("sampler dynesty", "propagated errors 1.07", "β 1.21", "ln Z = 1234.6 ± 0.1"):
+        assert said in text
     assert fig.exists()
 
 

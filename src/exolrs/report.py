@@ -104,9 +104,7 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
             "<h2>White light curve fit</h2>",
             _table(rows, ["parameter", "value", "−1σ", "+1σ"]),
             f"<p>residual rms {w['residual_rms_ppm']:.0f} ppm; expected from the "
-            f"propagated errors {w['expected_noise_ppm']:.0f} ppm; acceptance "
-            f"{w['acceptance_fraction']:.2f}; chain length / autocorrelation time "
-            f"{w['steps_over_autocorr']:.1f}</p>",
+            f"propagated errors {w['expected_noise_ppm']:.0f} ppm; {_sampling(w)}</p>",
         ]
     spec_path = run_dir / "Stage4" / "transmission_spectrum.ecsv"
     if spec_path.is_file():
@@ -156,3 +154,18 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
         tmp.unlink(missing_ok=True)
         raise ExolrsError(f"could not write {out}: {exc.strerror or exc}") from None
     return out
+
+
+def _sampling(w: dict) -> str:
+    """How the white fit was sampled, in one sentence: acceptance, chain length in
+    autocorrelation times, the noise scale, the red-noise β, the evidence when there is one."""
+    parts = [f"sampler {w.get('sampler', 'emcee')}", f"acceptance {w['acceptance_fraction']:.2f}"]
+    if math.isfinite(w.get("steps_over_autocorr", math.nan)):
+        parts.append(f"chain length / autocorrelation time {w['steps_over_autocorr']:.1f}")
+    if "error_scale" in w:
+        parts.append(f"scatter / propagated errors {w['error_scale']:.2f}")
+    if "red_noise_beta" in w:
+        parts.append(f"red-noise β {w['red_noise_beta']:.2f}")
+    if "log_evidence" in w:
+        parts.append(f"ln Z = {w['log_evidence']:.1f} ± {w['log_evidence_err']:.1f}")
+    return "; ".join(parts)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "benchmarks"))
 
-import pulls  # noqa: E402
+import pulls
 
 
 def test_pulls_are_honest_under_white_noise():
