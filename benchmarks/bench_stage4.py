@@ -37,6 +37,7 @@ def main() -> None:
     ap.add_argument("--resolution", type=float, default=None)
     ap.add_argument("--bin-width", type=float, default=None)
     ap.add_argument("--save", type=Path, default=None)
+    ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--detrend", default="", help="comma-separated vectors, e.g. x_shift,y_shift")
     ap.add_argument("--white-range", default="5,12", help="white light curve range (µm)")
@@ -47,6 +48,7 @@ def main() -> None:
         planet={"period": orbit["period_days"], "a": round(orbit["a_rs"], 1), "b": 0.4},
         resolution=args.resolution or args.channels / np.log(12 / 5),
         binning="width" if args.bin_width else "R",
+        seed=args.seed,
         bin_width=args.bin_width or 0.25,
         detrend=[v for v in args.detrend.split(",") if v],
         white_range=[float(v) for v in args.white_range.split(",")],

@@ -102,6 +102,7 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--realisations", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--save", action="store_true", help="write results/<date>-pulls.json")
     args = ap.parse_args()
     table = {
         f"{kind} / {option}": pulls(kind, option, args.realisations, args.seed + i)
@@ -109,6 +110,12 @@ def main() -> None:
         for option in ("none", "beta")
     }
     print(json.dumps(table))
+    if args.save:
+        import datetime
+        from pathlib import Path
+
+        out = Path(__file__).resolve().parent / "results" / f"{datetime.date.today()}-pulls.json"
+        out.write_text(json.dumps(table, indent=1))
 
 
 if __name__ == "__main__":

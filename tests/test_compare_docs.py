@@ -64,3 +64,29 @@ def test_report_states_ratios_and_marks_extrapolations(compare):
     assert "3,600 (extrapolated)" in full and "24.0× (extrapolated)" in full
     assert "timed on 250 ints only" in full
     assert (compare.DOCS / "figures" / "benchmark_scaling.png").exists()
+
+
+def test_stage4_sections_come_from_their_result_files(compare):
+    run = {
+        "seconds": {"white_fit": 9.5, "channel_fits": 7.25},
+        "wall_s": 17.0,
+        "steps_over_autocorr": 52.0,
+        "channel_steps_over_autocorr_min": 61.0,
+        "n_channels": 18,
+        "peak_rss_MB": 340,
+    }
+    post = {
+        "n_channels": 18,
+        "max_abs_median_shift_sigma": 0.12,
+        "mean_median_shift_sigma": 0.01,
+        "width_ratio_median": 0.99,
+        "width_ratio_range": [0.95, 1.04],
+    }
+    speed = {"runs": {"after R20": run}, "posteriors": {"after vs before R20": post}}
+    (compare.RESULTS / "2026-12-02-stage4-speed.json").write_text(json.dumps(speed))
+    pulls = {"white+ar1 / beta": {"mean": 0.05, "std": 1.31, "beta": 1.4, "n": 300}}
+    (compare.RESULTS / "2026-12-02-pulls.json").write_text(json.dumps(pulls))
+    text = compare.write_docs().read_text()
+    assert "| after R20 (18 channels) | 9.5 | 7.2 | 17.0 | 52 | 61 | 340 |" in text
+    assert "| after vs before R20 | 18 | 0.12 σ | +0.01 σ | 0.990 (0.95–1.04) |" in text
+    assert "| white+ar1 / beta | 300 | +0.05 | 1.31 | 1.40 |" in text
