@@ -131,13 +131,13 @@ class Stage4Config(_Section):
         "light curve; dynesty: nested sampling, with the evidence.",
     )
     min_autocorr: float = Field(
-        50.0, gt=0, description="emcee stops once the kept chain is this many τ long."
+        50.0, gt=0, description="Sampling stops once the kept chain is this many τ long."
     )
     n_steps_white: int = Field(
-        20000, ge=100, description="Most emcee steps, white light curve (it stops at min_autocorr)."
+        20000, ge=100, description="Most steps, white light curve (it stops at min_autocorr)."
     )
     n_steps_spec: int = Field(
-        10000, ge=100, description="Most emcee steps per channel (it stops at min_autocorr)."
+        10000, ge=100, description="Most steps per channel (it stops at min_autocorr)."
     )
     red_noise: Literal["beta", "none"] = Field(
         "beta",
