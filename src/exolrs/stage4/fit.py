@@ -191,8 +191,10 @@ def summarise(
 
 
 def walkers(m: LightCurveModel, n_walkers: int | None) -> int:
-    """Ensemble size: given, or 4 per dimension and at least 24 (even, for the halves)."""
-    nw = n_walkers or max(4 * len(m.nonlinear), 24)
+    """Ensemble size: given, or 2 per dimension + 2 and at least 16 (even, for the halves;
+    on the demo's white light curve 16 walkers reached 50 τ in half the time of 28, with no
+    longer autocorrelation times)."""
+    nw = n_walkers or max(2 * len(m.nonlinear) + 2, 16)
     return nw + nw % 2
 
 
