@@ -229,3 +229,28 @@ def test_fused_block_equals_the_step_modules(tiny_sim, params):
             nints_total=exp.nints,
             fused=True,
         )
+
+
+@pytest.mark.parametrize("m", [1, 2, 5, 28, 86, 87])
+def test_median_network_places_the_middle_order_statistics(m):
+    rng = np.random.default_rng(m)
+    net = fused.median_network(m)
+    assert (net[:, 0] < net[:, 1]).all() and (net < m).all()
+    for trial in range(50):
+        x = rng.integers(-3, 3, m) if trial % 2 else rng.normal(size=m)
+        y = x.astype(np.float32)
+        for i, j in net:
+            y[i], y[j] = min(y[i], y[j]), max(y[i], y[j])
+        s = np.sort(x.astype(np.float32))
+        assert y[(m - 1) // 2] == s[(m - 1) // 2] and y[m // 2] == s[m // 2]
+
+
+def test_ramp_fit_pass_with_a_nan_difference_orders_it_last():
+    data, _, _ = make_ramps(n=2, ng=14, seed=9, n_crs=0)
+    data[1, 6, 2, 2] = np.nan
+    gdq = np.zeros(data.shape, np.uint8)
+    args = (np.zeros(data.shape[-2:], np.uint32), *_maps(data.shape[-2:]), TGROUP)
+    want = ramp_fit.fit_ramps(data, gdq, *args)
+    got = fused.fit_ramps(data, gdq, *args)
+    for f in ("slope", "err", "var_poisson", "var_rnoise"):
+        np.testing.assert_allclose(getattr(got, f), getattr(want, f), rtol=2e-7, equal_nan=True)

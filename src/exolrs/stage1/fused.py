@@ -383,57 +383,115 @@ def _select(buf, lo, hi, k):
 
 
 @_jit
-def _fit_fast(y, fast, gain, readnoise, avg_dark, coeffs, edges, group_time, out):
+def _fit_fast(y, fast, gain, readnoise, avg_dark, coeffs, edges, group_time, net, out):
     """One-segment OLS of `ramp_fit._fit_integration`'s vectorised path for the `fast`
     pixels, y (n, npix) float32 the usable groups; out (4, npix) slope, var_poisson,
-    var_rnoise, err.  Pixels go in tiles whose ramps are first copied to contiguous rows."""
+    var_rnoise, err.  Pixels go in tiles of 64; the median first difference of a tile's
+    pixels comes from the comparator network `net` (`median_network`), run on all of them at
+    once (branch-free, vectorised), or from a sort for a pixel with a NaN difference."""
     n, npix = y.shape
     m = n - 1
     k0, k1 = (m - 1) // 2, m // 2
     tile = 64
-    ramps = np.empty((tile, n), np.float32)
-    buf = np.empty(m, np.float32)
+    diffs = np.empty((m, tile), np.float32)
+    s = np.empty(tile)
     npow = coeffs.shape[0]
+    pick = np.empty(tile, np.int64)
+    nan = np.empty(tile, np.bool_)
     for p0 in range(0, npix, tile):
         p1 = min(p0 + tile, npix)
+        w = p1 - p0
+        # weights by signal-to-noise, then the slope as one weighted sum of the reads
+        for p in range(p0, p1):
+            g = np.float64(gain[p])
+            rn_e = np.float64(readnoise[p]) * g / np.sqrt(2.0)
+            signal = (np.float64(y[n - 1, p]) - np.float64(y[0, p])) * g
+            den = rn_e**2 + signal
+            snr = signal / np.sqrt(den) if den > 0 else 0.0
+            k = 0
+            while k < npow - 1 and edges[k] <= snr:
+                k += 1
+            pick[p - p0] = k
+        s[:] = 0.0
         for t in range(n):
             row = y[t]
             for p in range(p0, p1):
-                ramps[p - p0, t] = row[p]
+                s[p - p0] += coeffs[pick[p - p0], t] * np.float64(row[p])
+        nan[:] = False
+        for t in range(m):
+            lo_, hi_, d = y[t], y[t + 1], diffs[t]
+            for p in range(p0, p1):
+                x = hi_[p] - lo_[p]
+                d[p - p0] = x
+                nan[p - p0] |= x != x
+        for c in range(net.shape[0]):
+            di, dj = diffs[net[c, 0]], diffs[net[c, 1]]
+            for q in range(w):
+                a, b = di[q], dj[q]
+                di[q] = a if a < b else b
+                dj[q] = b if a < b else a
         for p in range(p0, p1):
             if not fast[p]:
                 continue
-            r = ramps[p - p0]
+            q = p - p0
+            lo, hi = diffs[k0, q], diffs[k1, q]
+            if nan[q]:
+                lo, hi = _nan_median_pair(y[:, p], k0, k1)
             g = np.float64(gain[p])
             rn_e = np.float64(readnoise[p]) * g / np.sqrt(2.0)
-            signal = (np.float64(r[n - 1]) - np.float64(r[0])) * g
-            den = rn_e**2 + signal
-            snr = signal / np.sqrt(den) if den > 0 else 0.0
-            snr = max(snr, 0.0)
-            pick = 0
-            while pick < npow - 1 and edges[pick] <= snr:
-                pick += 1
-            s = 0.0
-            for t in range(n):
-                s += coeffs[pick, t] * np.float64(r[t])
-            for t in range(m):
-                buf[t] = r[t + 1] - r[t]
-            _select(buf, 0, m, k0)
-            lo = buf[k0]
-            hi = lo
-            if k1 != k0:  # the next order statistic: the least of the upper part
-                hi = buf[k1]
-                for t in range(k1 + 1, m):
-                    if buf[t] < hi:
-                        hi = buf[t]
             median_rate = 0.5 * (np.float64(lo) + np.float64(hi)) / group_time
             var_r = 12.0 * (rn_e / group_time) ** 2 / ((n**3 - n) * g**2)
             rate = median_rate if median_rate > 0 else 0.0
             var_p = (rate + np.float64(avg_dark[p])) / (group_time * g * m)
-            out[0, p] = s / group_time
+            out[0, p] = s[q] / group_time
             out[1, p] = var_p
             out[2, p] = var_r
             out[3, p] = np.sqrt(var_p + var_r)
+
+
+@_jit
+def _nan_median_pair(r, k0, k1):
+    """Order statistics k0, k1 of a ramp's first differences as np.partition orders them
+    (NaN last): the rare pixel whose network result may be wrong."""
+    d = np.sort(r[1:] - r[:-1])
+    return d[k0], d[k1]
+
+
+def median_network(m: int) -> np.ndarray:
+    """Comparators (i, j), i < j, that put the (m−1)//2-th and m//2-th smallest of m values
+    in those places: Batcher's odd–even merge sort padded to a power of two with +∞ (so
+    comparators reaching the padding do nothing), pruned backwards to the comparators the
+    two middle places depend on."""
+    size = 1
+    while size < m:
+        size *= 2
+    pairs = []
+
+    def merge(lo, n, r):
+        step = r * 2
+        if step < n:
+            merge(lo, n, step)
+            merge(lo + r, n, step)
+            pairs.extend((i, i + r) for i in range(lo + r, lo + n - r, step))
+        else:
+            pairs.append((lo, lo + r))
+
+    def sort(lo, n):
+        if n > 1:
+            h = n // 2
+            sort(lo, h)
+            sort(lo + h, h)
+            merge(lo, n, 1)
+
+    sort(0, size)
+    pairs = [(i, j) for i, j in pairs if j < m]
+    need = {(m - 1) // 2, m // 2}
+    kept = []
+    for i, j in reversed(pairs):
+        if i in need or j in need:
+            kept.append((i, j))
+            need |= {i, j}
+    return np.array(kept[::-1], np.int64).reshape(-1, 2)
 
 
 def _slope_coefficients(n: int) -> np.ndarray:
@@ -508,6 +566,7 @@ def fit_ramps(
                 _slope_coefficients(used.size),
                 edges,
                 float(group_time),
+                _network(used.size - 1),
                 out,
             )
             for f, row in zip(("slope", "var_poisson", "var_rnoise", "err"), out, strict=True):
@@ -529,6 +588,15 @@ def fit_ramps(
             for f in fields:
                 getattr(res, f)[i].ravel()[rest] = getattr(sub, f).ravel()
     return res
+
+
+_NETWORKS: dict[int, np.ndarray] = {}
+
+
+def _network(m: int) -> np.ndarray:
+    if m not in _NETWORKS:
+        _NETWORKS[m] = median_network(m)
+    return _NETWORKS[m]
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
