@@ -1,6 +1,7 @@
 """Benchmark: Stage 1 wall time over the read floor, measured back to back.
 
-    python benchmarks/bench_stage1_floor.py SIMDIR [--workers 2] [--repeat 3] [--out DIR]
+    python benchmarks/bench_stage1_floor.py SIMDIR [--workers 2] [--repeat 3] [--chunk N]
+                                                   [--out DIR]
 
 SIMDIR is a folder written by `exolrs simulate`; Stage 1 runs with its run file's `stage1`
 settings and references.  Each repeat first reads every raw integration once in one process
@@ -40,8 +41,11 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--out", type=Path, default=None, help="keep the rateints here")
+    ap.add_argument("--chunk", type=int, default=None, help="chunk_ints (default: run file's)")
     args = ap.parse_args()
     cfg = load_config(args.simdir / "exolrs.yaml")
+    if args.chunk:
+        cfg.stage1.chunk_ints = args.chunk
     files = sorted((args.simdir / "uncal").glob("*_uncal.fits"))
     exposure = discover_segments(files)
     runs = []

@@ -44,11 +44,30 @@ def test_saturation_pass_equals_the_step_module():
         data.shape[-2:], np.zeros(data.shape[-2:], np.uint32), level, sat_dq
     )
     got = gdq.copy()
-    frac = fused.flag_saturation(data, got, lv)
+    dn, frac = fused.flag_saturation(data, got, lv)
+    assert dn is data
     assert (want_gdq & SATURATED).any() and (want_gdq & DO_NOT_USE)[2, 5:9, 6, 7].all()
     np.testing.assert_array_equal(got, want_gdq)
     np.testing.assert_array_equal(pdq, want_pdq)
     np.testing.assert_allclose(frac, ((want_gdq & DO_NOT_USE) != 0).mean(axis=(0, 2, 3)))
+
+
+def test_saturation_pass_converts_the_stored_int16():
+    rng = np.random.default_rng(0)
+    dn = rng.integers(0, 65536, (3, 5, 6, 8)).astype(np.float32)
+    dn[0, 0, 0, :3] = [0, 32768, 65535]
+    stored = (dn - 32768).astype(">i2")  # as the uncal holds it (BZERO 32768)
+    level = np.full((6, 8), 50000.0, np.float32)
+    want_gdq = np.zeros(dn.shape, np.uint8)
+    _, want_frac = fused.flag_saturation(dn, want_gdq, level)
+    gdq = np.zeros(dn.shape, np.uint8)
+    got, frac = fused.flag_saturation(stored, gdq, level)
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(got, dn)
+    np.testing.assert_array_equal(gdq, want_gdq)
+    np.testing.assert_array_equal(frac, want_frac)
+    with pytest.raises(TypeError):
+        fused.flag_saturation(dn.astype(np.float64), gdq, level)
 
 
 @pytest.mark.parametrize("ngroups", [12, 25])
@@ -190,15 +209,21 @@ def test_only_supported_parameters_are_fused():
 )
 def test_fused_block_equals_the_step_modules(tiny_sim, params):
     from exolrs.io import discover_segments, read_integrations, read_pixeldq
+    from exolrs.io.chunks import read_integrations_raw
     from exolrs.stage1.references import load_stage1_refs, resolve_stage1_refs
 
     exp = discover_segments(tiny_sim["uncal"])
     refs = load_stage1_refs(resolve_stage1_refs(exp.header, tiny_sim["refs"]).paths, exp.header)
     tg = float(exp.header["TGROUP"])
     out = {}
-    for mode in (False, True):
-        data, gdq = read_integrations(exp, 0, exp.nints)
-        out[mode] = engine.process_block(
+    # the engine hands the fused passes the stored int16; the step path gets DN either way
+    for mode, read in (
+        (False, read_integrations),
+        (True, read_integrations_raw),
+        (False, read_integrations_raw),
+    ):
+        data, gdq = read(exp, 0, exp.nints)
+        out[mode, read] = engine.process_block(
             data,
             gdq,
             0,
@@ -210,13 +235,14 @@ def test_fused_block_equals_the_step_modules(tiny_sim, params):
             pixeldq=read_pixeldq(exp),
             fused=mode,
         )
-    want, got = out[False], out[True]
+    want = out[False, read_integrations]
+    for got in (out[True, read_integrations_raw], out[False, read_integrations_raw]):
+        np.testing.assert_array_equal(got.dq, want.dq)
+        for f in ("slope", "err", "var_poisson", "var_rnoise"):
+            np.testing.assert_allclose(
+                getattr(got, f), getattr(want, f), rtol=1e-6, atol=1e-6, equal_nan=True
+            )
     assert (want.dq & JUMP_DET).any()
-    np.testing.assert_array_equal(got.dq, want.dq)
-    for f in ("slope", "err", "var_poisson", "var_rnoise"):
-        np.testing.assert_allclose(
-            getattr(got, f), getattr(want, f), rtol=1e-6, atol=1e-6, equal_nan=True
-        )
     with pytest.raises(ValueError, match="fused"):
         engine.process_block(
             data,

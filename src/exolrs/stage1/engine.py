@@ -22,7 +22,7 @@ from threadpoolctl import threadpool_limits
 
 from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
-from exolrs.io.chunks import read_integrations, read_pixeldq
+from exolrs.io.chunks import read_integrations, read_integrations_raw, read_pixeldq
 from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
 from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.segments import Exposure, discover_segments
@@ -76,8 +76,9 @@ def process_block(
 
     Parameters
     ----------
-    data, groupdq : (n, ngroups, ny, nx) raw DN (float32) and group DQ of the block,
-        including any halo integrations.  `data` is corrected in place (the engine reads a
+    data, groupdq : (n, ngroups, ny, nx) raw DN (float32, or the stored big-endian int16
+        of `read_integrations_raw`) and group DQ of the block, including any halo
+        integrations.  `data` is corrected in place (the engine reads a
         fresh block per chunk), so a chunk costs one copy of its ramps, not one per step.
     int_start : absolute 0-based index of the block's first integration.
     core : the block's integrations whose slopes are wanted (the rest is halo).
@@ -90,6 +91,9 @@ def process_block(
         fused = fusable(params)
     elif fused and not fusable(params):
         raise ValueError("the fused passes need DQInit, Saturation, Linearity, no up-ramp jumps")
+    if data.dtype == np.dtype(">i2") and not fused:  # as read_integrations converts
+        data = data.astype(np.float32)
+        data += np.float32(32768.0)
     run = _fused_block if fused else _step_block
     return run(
         data,
@@ -148,7 +152,7 @@ def _fused_block(
     level, pdq = saturation.saturation_levels(
         (ny, nx), pdq, refs.saturation, refs.saturation_dq, params.saturation_threshold
     )
-    dnu_fraction = fused.flag_saturation(data, gdq, level)
+    data, dnu_fraction = fused.flag_saturation(data, gdq, level)
     clock.lap("saturation")
     patterns = basis = None
     if "emicorr" not in skip and not params.emicorr.skip:
@@ -388,7 +392,9 @@ def _run_task(task: _Task) -> ChunkResult:
     t0 = time.perf_counter()
     exp = task.exposure
     a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
-    data, groupdq = read_integrations(exp, a, b)
+    # the fused passes convert the stored int16 to DN in their first pass
+    read = read_integrations_raw if fusable(task.params) else read_integrations
+    data, groupdq = read(exp, a, b)
     pixeldq = _pixeldq(exp)
     t_read = time.perf_counter() - t0
     refs = load_stage1_refs(task.ref_paths, exp.header)

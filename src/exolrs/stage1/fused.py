@@ -41,16 +41,22 @@ _jit = numba.njit(cache=True, nogil=True)
 
 
 @_jit
-def _saturate(data, gdq, level):
+def _saturate(data, gdq, level, raw):
     n, ng, npix = data.shape
     dnu = np.zeros(ng, np.int64)
     sat = np.zeros(npix, np.bool_)
     zero = np.uint8(0)
+    convert = raw.shape[0] > 0
     for i in range(n):
         sat[:] = False
         for g in range(ng):
             d = data[i, g]
             q = gdq[i, g]
+            if convert:  # stored big-endian int16 + 32768: the uint16 DN with its bytes swapped
+                r = raw[i, g]
+                for p in range(npix):
+                    u = r[p]
+                    d[p] = np.float32((((u >> 8) | (u << 8)) & 0xFFFF) ^ 0x8000)
             lv = level
             cnt = 0
             for p in range(npix):
@@ -64,13 +70,23 @@ def _saturate(data, gdq, level):
     return dnu
 
 
-def flag_saturation(data: np.ndarray, gdq: np.ndarray, level: np.ndarray) -> np.ndarray:
+def flag_saturation(data: np.ndarray, gdq: np.ndarray, level: np.ndarray) -> tuple:
     """Flag saturated and A/D-floor groups of (n, ngroups, ny, nx) raw DN in `gdq` in place
-    (as `saturation.flag_saturation`, levels from `saturation.saturation_levels`); returns
-    the fraction of pixels DO_NOT_USE in each group over the block (ngroups,)."""
+    (as `saturation.flag_saturation`, levels from `saturation.saturation_levels`).
+
+    `data` is float32 DN, or the uncal's stored big-endian int16 (`read_integrations_raw`),
+    converted to DN in the same pass.  Returns the float32 DN and the fraction of pixels
+    DO_NOT_USE in each group over the block (ngroups,)."""
     n = data.shape[0]
-    dnu = _saturate(_flat(data), _flat(gdq), np.ascontiguousarray(level, np.float32).ravel())
-    return dnu / (n * data[0, 0].size)
+    if data.dtype == np.float32:
+        dn, raw = data, np.zeros((0, 0, 0), np.uint16)
+    elif data.dtype == np.dtype(">i2"):
+        dn, raw = np.empty(data.shape, np.float32), _flat(data.view(np.uint16))
+    else:
+        raise TypeError(f"raw DN must be float32 or big-endian int16, not {data.dtype}")
+    lv = np.ascontiguousarray(level, np.float32).ravel()
+    dnu = _saturate(_flat(dn), _flat(gdq), lv, raw)
+    return dn, dnu / (n * data[0, 0].size)
 
 
 @_jit
@@ -123,40 +139,44 @@ def _correct(data, gdq, emi, v, reset, reset_k, dark, dark_k, coeffs):
     na = emi.shape[1]
     nc = coeffs.shape[0]
     ngr = reset.shape[1]
-    model = np.empty(npix)
-    acc = np.empty(npix, np.float32)
+    tile = 2048  # a tile's temporaries stay in L1
+    model = np.empty(tile)
+    acc = np.empty(tile, np.float32)
     for i in range(n):
         for g in range(ng):
-            d = data[i, g]
-            q = gdq[i, g]
-            if na:  # EMI: float64 pattern, rounded to float32 and subtracted
-                model[:] = 0.0
-                for a in range(na):
-                    c = emi[i, a, g]
-                    va = v[a]
-                    for p in range(npix):
-                        model[p] += c * va[p]
-                for p in range(npix):
-                    d[p] = d[p] - np.float32(model[p])
-            if g < ngr:  # reset; NaN in the reference counts as zero
-                rr = reset[reset_k[i], g]
-                for p in range(npix):
-                    r = rr[p]
-                    if r == r:
-                        d[p] = d[p] - r
-            # linearity: Horner in float32, saturated groups left as they are
-            acc[:] = coeffs[nc - 1]
-            for k in range(nc - 2, -1, -1):
-                ck = coeffs[k]
-                for p in range(npix):
-                    acc[p] = acc[p] * d[p] + ck[p]
-            for p in range(npix):
-                if not (q[p] & _SAT):
-                    d[p] = acc[p]
-            if dark.shape[0]:
-                dd = dark[dark_k[i], g]
-                for p in range(npix):
-                    d[p] = d[p] - dd[p]
+            for p0 in range(0, npix, tile):
+                p1 = min(p0 + tile, npix)
+                w = p1 - p0
+                d = data[i, g, p0:p1]
+                q = gdq[i, g, p0:p1]
+                if na:  # EMI: float64 pattern, rounded to float32 and subtracted
+                    model[:w] = 0.0
+                    for a in range(na):
+                        c = emi[i, a, g]
+                        va = v[a, p0:p1]
+                        for p in range(w):
+                            model[p] += c * va[p]
+                    for p in range(w):
+                        d[p] = d[p] - np.float32(model[p])
+                if g < ngr:  # reset; NaN in the reference counts as zero
+                    rr = reset[reset_k[i], g, p0:p1]
+                    for p in range(w):
+                        r = rr[p]
+                        if r == r:
+                            d[p] = d[p] - r
+                # linearity: Horner in float32, saturated groups left as they are
+                acc[:w] = coeffs[nc - 1, p0:p1]
+                for k in range(nc - 2, -1, -1):
+                    ck = coeffs[k, p0:p1]
+                    for p in range(w):
+                        acc[p] = acc[p] * d[p] + ck[p]
+                for p in range(w):
+                    if not (q[p] & _SAT):
+                        d[p] = acc[p]
+                if dark.shape[0]:
+                    dd = dark[dark_k[i], g, p0:p1]
+                    for p in range(w):
+                        d[p] = d[p] - dd[p]
 
 
 def correct(
