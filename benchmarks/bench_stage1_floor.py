@@ -8,13 +8,15 @@ settings and references.  Each repeat first reads every raw integration once in 
 (the read floor: `read_integrations` in blocks of 32, as bench_stage1_vs_stcal.py), then runs
 Stage 1 on `workers` processes, so the ratio of the two is measured under the same machine
 load.  Prints one JSON line: every repeat's times and ratio, the min and median ratio, and the
-CPU seconds by step of each repeat (the profile: summed over chunks and processes).
+CPU seconds by step of each repeat (the profile: summed over chunks and processes) and the
+workers' peak RSS.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import resource
 import statistics
 import tempfile
 import time
@@ -83,6 +85,9 @@ def main() -> None:
                 "ratio_min": min(ratios),
                 "ratio_median": statistics.median(ratios),
                 "runs": runs,
+                "peak_rss_worker_MB": round(
+                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+                ),
             }
         )
     )

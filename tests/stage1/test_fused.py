@@ -174,18 +174,6 @@ def test_ramp_fit_pass_equals_the_step_module(ngroups):
     np.testing.assert_array_equal(got.dq, want.dq)
 
 
-def test_selection_finds_order_statistics():
-    rng = np.random.default_rng(0)
-    for m in (1, 2, 3, 8, 29, 86):
-        for _ in range(20):
-            x = rng.integers(-5, 5, m).astype(np.float32)  # many ties
-            for k in {0, (m - 1) // 2, m - 1}:
-                buf = x.copy()
-                fused._select(buf, 0, m, k)
-                assert buf[k] == np.sort(x)[k]
-                assert (buf[:k] <= buf[k]).all() and (buf[k + 1 :] >= buf[k]).all()
-
-
 def test_uint8_pattern_is_numpy_median():
     rng = np.random.default_rng(0)
     for npix in (7, 8, 1001):

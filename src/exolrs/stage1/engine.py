@@ -6,6 +6,11 @@ each chunk passes DQInit → Saturation → EmiCorr → Reset → Linearity (+ d
 Time-domain jump detection gets a halo of neighbouring integrations so the result does not
 depend on the chunk size or on segment boundaries.  Chunks are independent tasks: they run
 serially, in local processes, or on a dask cluster (`exolrs.parallel`).
+
+By default a chunk goes through the compiled passes of `exolrs.stage1.fused` (the same
+arithmetic as the step modules, in five passes over the block, the stored int16 converted in
+the first); the step modules run one after another when the parameters ask for what the
+passes do not do (up-the-ramp jumps, or DQInit, Saturation or Linearity skipped).
 """
 
 from __future__ import annotations
