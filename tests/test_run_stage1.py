@@ -35,7 +35,7 @@ def test_one_rateints_per_segment_in_the_jwst_layout(reduced, tiny_sim):
     assert len(r.int_times) == 24
     assert r.header["S_EXOLRS"] == "COMPLETE"
     # what the run learned travels with the paths
-    assert {"ramp_fit", "jump", "dark"} <= set(paths.step_seconds)
+    assert {"ramp_fit", "jump", "saturation"} <= set(paths.step_seconds)
     assert paths.refset.paths["dark"] == tiny_sim["refs"]["dark"]
     assert paths.refset.sources["dark"] == "override"
 

@@ -8,6 +8,7 @@ from astropy.io import fits
 
 from exolrs.errors import ExolrsError
 from exolrs.io import chunk_bounds, discover_segments, iter_chunks, read_integrations, read_pixeldq
+from exolrs.io.chunks import read_integrations_raw
 
 
 @pytest.fixture(scope="module")
@@ -30,6 +31,15 @@ def test_read_across_segment_boundary_matches_astropy(exposure, full_cube):
 def test_out_of_range_is_an_error(exposure):
     with pytest.raises(ExolrsError):
         read_integrations(exposure, 20, 25)
+    with pytest.raises(ExolrsError):
+        read_integrations_raw(exposure, 3, 3)
+
+
+def test_raw_read_is_the_stored_int16(exposure, full_cube):
+    raw, gdq = read_integrations_raw(exposure, 5, 20)  # spans all three segments
+    assert raw.dtype == np.dtype(">i2") and raw.shape == (15, 10, 416, 72)
+    np.testing.assert_array_equal(raw.astype(np.float32) + 32768, full_cube[5:20])
+    np.testing.assert_array_equal(gdq, read_integrations(exposure, 5, 20)[1])
 
 
 @pytest.mark.parametrize(("chunk", "halo"), [(1, 0), (5, 2), (7, 3), (24, 0), (50, 4)])

@@ -38,7 +38,9 @@ def test_step_by_step_equals_fused_run(tiny_sim, tmp_path):
         params=Stage1Config(miri_drop_groups=2, time_rejection_threshold=7, chunk_ints=7),
     )
     a, b = read_integrations_product(rateints), read_integrations_product(fused)
-    np.testing.assert_array_equal(a.sci, b.sci)
+    # the engine's compiled passes sum in another order than numpy's BLAS: equal to float32
+    # rounding (slopes near zero differ by < 1e-9 DN/s), flags identical
+    np.testing.assert_allclose(a.sci, b.sci, rtol=1e-6, atol=1e-6)
     np.testing.assert_array_equal(a.dq, b.dq)
 
 

@@ -57,6 +57,40 @@ def read_integrations(exposure: Exposure, start: int, stop: int) -> tuple[np.nda
     return data, gdq
 
 
+def read_integrations_raw(
+    exposure: Exposure, start: int, stop: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The stored SCI values (big-endian int16; DN = value + 32768) and GROUPDQ (uint8) of
+    integrations [start, stop), unconverted — for a reader that converts them in its own
+    first pass over the data (`exolrs.stage1.fused`); otherwise as `read_integrations`."""
+    if not 0 <= start < stop <= exposure.nints:
+        raise ExolrsError(f"integrations [{start}, {stop}) outside 0–{exposure.nints}")
+    n = stop - start
+    frame = (exposure.ngroups, exposure.ny, exposure.nx)
+    per_int = int(np.prod(frame))
+    raw = np.empty((n, *frame), ">i2")
+    gdq = np.zeros((n, *frame), np.uint8)
+    for seg in exposure.segments:
+        a, b = max(start, seg.start), min(stop, seg.stop)
+        if a >= b:
+            continue
+        k = a - seg.start
+        _read_into(seg.path, seg.sci_offset + 2 * k * per_int, raw[a - start : b - start])
+        if seg.gdq_offset is not None:
+            _read_into(seg.path, seg.gdq_offset + k * per_int, gdq[a - start : b - start])
+    return raw, gdq
+
+
+def _read_into(path, offset: int, out: np.ndarray) -> None:
+    """Fill the C-contiguous `out` with the bytes of `path` from `offset`."""
+    view = memoryview(out.reshape(-1).view(np.uint8))
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        got = fh.readinto(view)
+    if got != view.nbytes:
+        raise ExolrsError(f"{path} ended early while reading; the file is truncated")
+
+
 def read_pixeldq(exposure: Exposure) -> np.ndarray:
     """PIXELDQ of the exposure (first segment), uint32 (ny, nx); zeros when absent."""
     from astropy.io import fits

@@ -14,6 +14,8 @@ Bell et al. 2024 fit per integration on LRS TSOs).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from exolrs.dq import DO_NOT_USE, SATURATED
@@ -83,18 +85,68 @@ def correct_emi(
     corrected data (float32) and the fitted amplitudes (n, nfreq) as complex a + i b.
     """
     n, ng, ny, nx = data.shape
+    dnu_fraction = ((groupdq & DO_NOT_USE) != 0).mean(axis=(0, 2, 3))
+    basis = emi_basis((ng, ny, nx), dnu_fraction, frequencies, n_harmonics, subarray, skip_groups)
+    if basis is None:
+        return data.astype(np.float32, copy=True), np.zeros((n, 0), complex)
+    out = data if inplace and data.dtype == np.float32 else data.astype(np.float32)
+    amps = np.zeros((n, basis.nf), complex)
+    flagged = ((groupdq[:, basis.use] & (DO_NOT_USE | SATURATED)) != 0).any(axis=1)
+    for i in range(n):
+        d = out[i].reshape(ng, -1)
+        z = basis.pu @ d  # (2nf, npix): Σ_g (P u)(g) d(g, p) — P idempotent, so data need no P
+        # scatter of second differences flags pixels with jumps or hot behaviour
+        second = np.diff(d[basis.first :], 2, axis=0)
+        scatter = np.sqrt(np.mean(second * second, axis=0))
+        left = emi_fit(basis, z, scatter, flagged[i].ravel(), clip_sigma)
+        if left is None:
+            continue
+        amps[i] = left.amplitudes
+        out[i] -= (left.pattern.T @ basis.v).reshape(ng, ny, nx).astype(np.float32)
+    return out, amps
+
+
+@dataclass
+class EmiBasis:
+    """The fit's fixed parts for one block: usable groups, projected group functions `pu`
+    (2nf, ngroups), group functions `u` and pixel functions `v` (2nf, npix) of the
+    separable sinusoid basis, and the index terms that assemble the normal equations."""
+
+    nf: int
+    use: np.ndarray
+    first: int
+    u: np.ndarray
+    pu: np.ndarray
+    v: np.ndarray
+    gram_g: np.ndarray
+    terms: np.ndarray
+
+
+@dataclass
+class EmiFit:
+    amplitudes: np.ndarray  # (nf,) complex a + i b
+    pattern: np.ndarray  # (2nf, ngroups): model(g, p) = Σ_a pattern[a, g] · v[a, p]
+
+
+def emi_basis(
+    shape, dnu_fraction, frequencies, n_harmonics, subarray, skip_groups
+) -> EmiBasis | None:
+    """The fixed parts of the EMI fit for ramps of `shape` (ngroups, ny, nx), given the
+    fraction of pixels DO_NOT_USE in each group over the block; None when too few groups
+    are usable for a fit."""
+    ng, ny, nx = shape
     if subarray not in SUBARRAY_CLOCKS:
         raise ValueError(f"no EMI read timing for subarray {subarray}")
     if ng < 4:
-        return data.astype(np.float32, copy=True), np.zeros((n, 0), complex)
+        return None
     freqs = np.asarray(frequency_list(frequencies, n_harmonics))
     tg, tp = read_times(ng, ny, nx, *SUBARRAY_CLOCKS[subarray])
     use = np.zeros(ng, bool)
     use[min(skip_groups, ng - 4) :] = True
     # groups flagged for (nearly) every pixel, like MIRI's last group, stay out of the fit
-    use &= ((groupdq & DO_NOT_USE) != 0).mean(axis=(0, 2, 3)) < 0.5
+    use &= np.asarray(dnu_fraction) < 0.5
     if use.sum() < 4:
-        return data.astype(np.float32, copy=True), np.zeros((n, 0), complex)
+        return None
     proj = _projector(ng, use)
     wg = 2 * np.pi * freqs[:, None] * tg[None]  # (nf, ng)
     wp = 2 * np.pi * freqs[:, None, None] * tp[None]  # (nf, ny, nx)
@@ -102,10 +154,6 @@ def correct_emi(
     pu = u @ proj  # projected group functions (P symmetric)
     v = np.concatenate([np.cos(wp), np.sin(wp)]).reshape(2 * len(freqs), -1)  # cp…, sp…
     nf = len(freqs)
-    out = data if inplace and data.dtype == np.float32 else data.astype(np.float32)
-    amps = np.zeros((n, nf), complex)
-    gram_g = pu @ pu.T  # (2nf, 2nf) Σ_g Pu_a Pu_b
-    flagged = ((groupdq[:, use] & (DO_NOT_USE | SATURATED)) != 0).any(axis=1)
     # basis: sin(ω(tg+tp)) = sg·cp + cg·sp ; cos(ω(tg+tp)) = cg·cp − sg·sp
     # as (parameter, group function, pixel function, sign); parameters a_k then b_k
     k = np.arange(nf)
@@ -117,36 +165,47 @@ def correct_emi(
             *[(nf + j, j, nf + j, -1) for j in k],
         ]
     )
-    par, gfun, pfun, sign = terms.T
-    first = np.flatnonzero(use)[0]
-    for i in range(n):
-        d = out[i].reshape(ng, -1)
-        z = pu @ d  # (2nf, npix): Σ_g (P u)(g) d(g, p) — P idempotent, so data need no P
-        # scatter of second differences flags pixels with jumps or hot behaviour
-        second = np.diff(d[first:], 2, axis=0)
-        scatter = np.sqrt(np.mean(second * second, axis=0))
-        good = ~flagged[i].ravel() & np.isfinite(scatter)
-        if good.sum() < 100:
-            continue
-        good &= scatter < clip_sigma * np.median(scatter[good])
-        vw = v * good
-        gram_p = vw @ v.T  # (2nf, 2nf) Σ_p w v_a v_b
-        zv = z @ vw.T  # (2nf, 2nf): Σ_p w z_a(p) v_b(p)
-        b = np.zeros(2 * nf)
-        np.add.at(b, par, sign * zv[gfun, pfun])
-        a = np.zeros((2 * nf, 2 * nf))
-        np.add.at(
-            a,
-            (par[:, None], par[None, :]),
-            np.outer(sign, sign) * gram_g[np.ix_(gfun, gfun)] * gram_p[np.ix_(pfun, pfun)],
-        )
-        coef = np.linalg.lstsq(a, b, rcond=None)[0]
-        amp_s, amp_c = coef[:nf], coef[nf:]
-        amps[i] = amp_s + 1j * amp_c
-        # model(g, p) = Σ_k (a sg + b cg)(g) cp(p) + (a cg − b sg)(g) sp(p)
-        gs, gc = u[:nf], u[nf:]
-        left = np.concatenate(
-            [amp_s[:, None] * gs + amp_c[:, None] * gc, amp_s[:, None] * gc - amp_c[:, None] * gs]
-        )
-        out[i] -= (left.T @ v).reshape(ng, ny, nx).astype(np.float32)
-    return out, amps
+    return EmiBasis(
+        nf=nf,
+        use=use,
+        first=int(np.flatnonzero(use)[0]),
+        u=u,
+        pu=pu,
+        v=v,
+        gram_g=pu @ pu.T,  # (2nf, 2nf) Σ_g Pu_a Pu_b
+        terms=terms,
+    )
+
+
+def emi_fit(
+    basis: EmiBasis, z: np.ndarray, scatter: np.ndarray, flagged: np.ndarray, clip_sigma: float
+) -> EmiFit | None:
+    """Least-squares EMI amplitudes of one integration from its projections
+    z = pu @ data (2nf, npix), the pixels' second-difference scatter (npix,) and the pixels
+    flagged in a usable group (npix,); None when fewer than 100 pixels are fit to use."""
+    nf = basis.nf
+    good = ~flagged & np.isfinite(scatter)
+    if good.sum() < 100:
+        return None
+    good &= scatter < clip_sigma * np.median(scatter[good])
+    v = basis.v
+    vw = v * good
+    gram_p = vw @ v.T  # (2nf, 2nf) Σ_p w v_a v_b
+    zv = z @ vw.T  # (2nf, 2nf): Σ_p w z_a(p) v_b(p)
+    par, gfun, pfun, sign = basis.terms.T
+    b = np.zeros(2 * nf)
+    np.add.at(b, par, sign * zv[gfun, pfun])
+    a = np.zeros((2 * nf, 2 * nf))
+    np.add.at(
+        a,
+        (par[:, None], par[None, :]),
+        np.outer(sign, sign) * basis.gram_g[np.ix_(gfun, gfun)] * gram_p[np.ix_(pfun, pfun)],
+    )
+    coef = np.linalg.lstsq(a, b, rcond=None)[0]
+    amp_s, amp_c = coef[:nf], coef[nf:]
+    # model(g, p) = Σ_k (a sg + b cg)(g) cp(p) + (a cg − b sg)(g) sp(p)
+    gs, gc = basis.u[:nf], basis.u[nf:]
+    pattern = np.concatenate(
+        [amp_s[:, None] * gs + amp_c[:, None] * gc, amp_s[:, None] * gc - amp_c[:, None] * gs]
+    )
+    return EmiFit(amp_s + 1j * amp_c, pattern)

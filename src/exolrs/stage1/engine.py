@@ -6,6 +6,11 @@ each chunk passes DQInit → Saturation → EmiCorr → Reset → Linearity (+ d
 Time-domain jump detection gets a halo of neighbouring integrations so the result does not
 depend on the chunk size or on segment boundaries.  Chunks are independent tasks: they run
 serially, in local processes, or on a dask cluster (`exolrs.parallel`).
+
+By default a chunk goes through the compiled passes of `exolrs.stage1.fused` (the same
+arithmetic as the step modules, in five passes over the block, the stored int16 converted in
+the first); the step modules run one after another when the parameters ask for what the
+passes do not do (up-the-ramp jumps, or DQInit, Saturation or Linearity skipped).
 """
 
 from __future__ import annotations
@@ -22,12 +27,22 @@ from threadpoolctl import threadpool_limits
 
 from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
-from exolrs.io.chunks import read_integrations, read_pixeldq
+from exolrs.io.chunks import read_integrations, read_integrations_raw, read_pixeldq
 from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
 from exolrs.io.provenance import make_record, reusable, save_record
 from exolrs.io.segments import Exposure, discover_segments
 from exolrs.parallel import make_executor
-from exolrs.stage1 import dark, dq_init, emicorr, jump, linearity, ramp_fit, reset, saturation
+from exolrs.stage1 import (
+    dark,
+    dq_init,
+    emicorr,
+    fused,
+    jump,
+    linearity,
+    ramp_fit,
+    reset,
+    saturation,
+)
 from exolrs.stage1.references import Stage1Refs, load_stage1_refs, resolve_stage1_refs
 
 log = logging.getLogger(__name__)
@@ -60,18 +75,183 @@ def process_block(
     pixeldq: np.ndarray | None = None,
     hot_pixel_map: np.ndarray | None = None,
     subarray: str = "SLITLESSPRISM",
+    fused: bool | None = None,
 ) -> ChunkResult:
     """Run every Stage 1 step on a block of integrations (pure: arrays in, arrays out).
 
     Parameters
     ----------
-    data, groupdq : (n, ngroups, ny, nx) raw DN (float32) and group DQ of the block,
-        including any halo integrations.  `data` is corrected in place (the engine reads a
+    data, groupdq : (n, ngroups, ny, nx) raw DN (float32, or the stored big-endian int16
+        of `read_integrations_raw`) and group DQ of the block, including any halo
+        integrations.  `data` is corrected in place (the engine reads a
         fresh block per chunk), so a chunk costs one copy of its ramps, not one per step.
     int_start : absolute 0-based index of the block's first integration.
     core : the block's integrations whose slopes are wanted (the rest is halo).
     nints_total : integrations in the whole exposure (time-domain windows at its ends).
+    fused : run the compiled passes of `exolrs.stage1.fused` (default: whenever the
+        parameters allow, i.e. no up-the-ramp jumps and DQInit, Saturation and Linearity
+        not skipped) or, when False, the step modules one after another (the reference).
     """
+    if fused is None:
+        fused = fusable(params)
+    elif fused and not fusable(params):
+        raise ValueError("the fused passes need DQInit, Saturation, Linearity, no up-ramp jumps")
+    if data.dtype == np.dtype(">i2") and not fused:  # as read_integrations converts
+        data = data.astype(np.float32)
+        data += np.float32(32768.0)
+    run = _fused_block if fused else _step_block
+    return run(
+        data,
+        groupdq,
+        int_start,
+        core,
+        refs,
+        params,
+        group_time,
+        nints_total=nints_total,
+        pixeldq=pixeldq,
+        hot_pixel_map=hot_pixel_map,
+        subarray=subarray,
+    )
+
+
+def fusable(params: Stage1Config) -> bool:
+    """Whether `fused` can run these parameters (else the step modules run)."""
+    skip = set(params.skip_steps)
+    return not params.flag_up_ramp and not skip & {"dq_init", "saturation", "linearity"}
+
+
+class _Clock:
+    """Seconds by step, summed."""
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+        self.t = time.perf_counter()
+
+    def lap(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.t
+        self.t = now
+
+
+def _fused_block(
+    data,
+    groupdq,
+    int_start,
+    core,
+    refs,
+    params,
+    group_time,
+    *,
+    nints_total,
+    pixeldq,
+    hot_pixel_map,
+    subarray,
+) -> ChunkResult:
+    """`process_block` in the compiled passes of `exolrs.stage1.fused`."""
+    skip = set(params.skip_steps)
+    clock = _Clock()
+    n, ng, ny, nx = data.shape
+    pdq, gdq = dq_init.init_dq(groupdq, refs.mask, pixeldq=pixeldq, hot_pixel_map=hot_pixel_map)
+    clock.lap("dq_init")
+    level, pdq = saturation.saturation_levels(
+        (ny, nx), pdq, refs.saturation, refs.saturation_dq, params.saturation_threshold
+    )
+    data, dnu_fraction = fused.flag_saturation(data, gdq, level)
+    clock.lap("saturation")
+    patterns = basis = None
+    if "emicorr" not in skip and not params.emicorr.skip:
+        basis = emicorr.emi_basis(
+            (ng, ny, nx),
+            dnu_fraction,
+            _emi_fundamentals(params, refs),
+            params.emicorr.n_harmonics,
+            subarray,
+            params.miri_drop_groups,
+        )
+    if basis is not None:
+        patterns = np.zeros((n, basis.v.shape[0], ng))
+        for i in range(n):
+            z, scatter, flagged = fused.emi_sums(data[i], gdq[i], basis)
+            fit = emicorr.emi_fit(basis, z, scatter, flagged, 5.0)
+            if fit is not None:
+                patterns[i] = fit.pattern
+        clock.lap("emicorr")
+    reset_ref = None
+    if "reset" not in skip and refs.reset is not None:
+        reset_ref = refs.reset
+        if refs.reset_dq is not None:
+            pdq = pdq | refs.reset_dq
+    coeffs, pdq = linearity.linearity_coefficients(refs.linearity, pdq, refs.linearity_dq)
+    dark_ref = None
+    if "dark" not in skip:
+        dark_ref = refs.dark
+        if refs.dark_dq is not None:
+            pdq = pdq | refs.dark_dq
+    fused.correct(
+        data,
+        gdq,
+        int_start,
+        emi_patterns=patterns,
+        emi_v=None if basis is None else basis.v,
+        reset=reset_ref,
+        coeffs=coeffs,
+        dark=dark_ref,
+    )
+    clock.lap("correct")
+    gdq = linearity.drop_groups(gdq, params.miri_drop_groups)
+    if "jump" not in skip and params.flag_in_time:
+        fused.flag_jumps_in_time(
+            data,
+            gdq,
+            refs.readnoise,
+            refs.gain,
+            threshold=params.time_rejection_threshold,
+            window=params.time_window,
+            int_start=int_start,
+            nints_total=nints_total,
+            core=core,
+        )
+        clock.lap("jump")
+    fit = fused.fit_ramps(
+        data[core],
+        gdq[core],
+        pdq,
+        refs.readnoise,
+        refs.gain,
+        group_time,
+        avg_dark=None if "dark" in skip else refs.avg_dark,
+    )
+    clock.lap("ramp_fit")
+    a = int_start + (core.start or 0)
+    return ChunkResult(
+        start=a,
+        stop=a + fit.slope.shape[0],
+        slope=fit.slope,
+        err=fit.err,
+        dq=fit.dq,
+        var_poisson=fit.var_poisson,
+        var_rnoise=fit.var_rnoise,
+        seconds=clock.seconds,
+    )
+
+
+def _step_block(
+    data,
+    groupdq,
+    int_start,
+    core,
+    refs,
+    params,
+    group_time,
+    *,
+    nints_total,
+    pixeldq,
+    hot_pixel_map,
+    subarray,
+) -> ChunkResult:
+    """`process_block` step module by step module (the reference path)."""
+
     skip = set(params.skip_steps)
     timings: dict[str, float] = {}
     clock = [time.perf_counter()]
@@ -217,7 +397,9 @@ def _run_task(task: _Task) -> ChunkResult:
     t0 = time.perf_counter()
     exp = task.exposure
     a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
-    data, groupdq = read_integrations(exp, a, b)
+    # the fused passes convert the stored int16 to DN in their first pass
+    read = read_integrations_raw if fusable(task.params) else read_integrations
+    data, groupdq = read(exp, a, b)
     pixeldq = _pixeldq(exp)
     t_read = time.perf_counter() - t0
     refs = load_stage1_refs(task.ref_paths, exp.header)

@@ -24,16 +24,7 @@ def correct_linearity(
     """Return (corrected data float32, groupdq, pixeldq) for (nints, ngroups, ny, nx) DN.
 
     With `inplace` (float32 input) the corrected values overwrite `data`."""
-    c = coeffs.astype(np.float32, copy=True)
-    pdq = pixeldq.astype(np.uint32, copy=True)
-    skip = ~np.all(np.isfinite(c), axis=0)
-    if lin_dq is not None:
-        pdq |= lin_dq.astype(np.uint32)
-        skip |= (lin_dq & NO_LIN_CORR).astype(bool)
-    pdq[skip] |= np.uint32(NO_LIN_CORR)
-    # identity polynomial where the correction is not applied
-    c[:, skip] = 0.0
-    c[1, skip] = 1.0
+    c, pdq = linearity_coefficients(coeffs, pixeldq, lin_dq)
     raw = data.astype(np.float32, copy=False)
     out = raw if inplace and raw is data else np.empty_like(raw)
     sat = (groupdq & SATURATED).astype(bool)
@@ -47,6 +38,25 @@ def correct_linearity(
         acc[s] = r[s]  # saturated groups are left as they are
         out[i] = acc
     return out, groupdq, pdq
+
+
+def linearity_coefficients(
+    coeffs: np.ndarray, pixeldq: np.ndarray, lin_dq: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Float32 coefficients (ncoeffs, ny, nx), the identity polynomial where the correction
+    is not applied (a NaN coefficient or NO_LIN_CORR), and the pixel DQ with the reference's
+    flags and NO_LIN_CORR there."""
+    c = coeffs.astype(np.float32, copy=True)
+    pdq = pixeldq.astype(np.uint32, copy=True)
+    skip = ~np.all(np.isfinite(c), axis=0)
+    if lin_dq is not None:
+        pdq |= lin_dq.astype(np.uint32)
+        skip |= (lin_dq & NO_LIN_CORR).astype(bool)
+    pdq[skip] |= np.uint32(NO_LIN_CORR)
+    # identity polynomial where the correction is not applied
+    c[:, skip] = 0.0
+    c[1, skip] = 1.0
+    return c, pdq
 
 
 def drop_groups(groupdq: np.ndarray, n: int) -> np.ndarray:

@@ -33,8 +33,27 @@ def flag_saturation(
     saturation_dq : (ny, nx) DQ of the saturation reference.
     saturation_threshold : one level in DN for every pixel, overriding the reference.
     """
+    level, pdq = saturation_levels(
+        data.shape[-2:], pixeldq, saturation, saturation_dq, saturation_threshold
+    )
+    saturated = np.logical_or.accumulate(data >= level, axis=1)
+    gdq = groupdq.copy()
+    gdq[saturated] |= np.uint8(SATURATED)
+    gdq[data <= 0] |= np.uint8(AD_FLOOR | DO_NOT_USE)
+    return gdq, pdq
+
+
+def saturation_levels(
+    shape: tuple[int, int],
+    pixeldq: np.ndarray,
+    saturation: np.ndarray | None,
+    saturation_dq: np.ndarray | None = None,
+    saturation_threshold: float | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The level each pixel is checked against (float32, +inf where not checked) and the
+    pixel DQ with the reference's flags and NO_SAT_CHECK (arguments as `flag_saturation`)."""
     if saturation_threshold is not None:
-        level = np.full(data.shape[-2:], saturation_threshold, np.float32)
+        level = np.full(shape, saturation_threshold, np.float32)
     elif saturation is None:
         raise ValueError("need a saturation reference or a saturation_threshold")
     else:
@@ -46,8 +65,4 @@ def flag_saturation(
         pdq |= saturation_dq.astype(np.uint32)
     pdq[skip] |= np.uint32(NO_SAT_CHECK)
     level[skip] = np.inf
-    saturated = np.logical_or.accumulate(data >= level, axis=1)
-    gdq = groupdq.copy()
-    gdq[saturated] |= np.uint8(SATURATED)
-    gdq[data <= 0] |= np.uint8(AD_FLOOR | DO_NOT_USE)
-    return gdq, pdq
+    return level, pdq
