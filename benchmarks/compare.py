@@ -386,7 +386,7 @@ def write_docs() -> Path:
     scaling = _scaling_figure(runs)
     if scaling:
         lines += ["## Scaling", "", f"![scaling]({scaling.relative_to(DOCS).as_posix()})", ""]
-    lines += _stage4_lines()
+    lines += _stage1_floor_lines() + _stage4_lines()
     path = DOCS / "benchmarks.md"
     path.write_text("\n".join(lines))
     return path
@@ -395,6 +395,35 @@ def write_docs() -> Path:
 def _latest(pattern: str) -> tuple[str, dict] | None:
     paths = sorted(RESULTS.glob(pattern))
     return (paths[-1].name, json.loads(paths[-1].read_text())) if paths else None
+
+
+def _stage1_floor_lines() -> list[str]:
+    """Stage 1 against the read floor (bench_stage1_floor.py), the latest full-size run on
+    an idle machine (runs on a shared one keep their own result files)."""
+    found = _latest("*-stage1-floor-idle-program2783.json")
+    if not found:
+        return []
+    name, r = found
+    lines = [
+        "## Stage 1 over the read floor",
+        "",
+        f"`benchmarks/bench_stage1_floor.py` ({name}): `program2783` ({r['nints']} × "
+        f"{r['ngroups']}), {r['workers']} processes, chunks of {r['chunk_ints']} integrations;",
+        "each repeat reads every raw integration once in one process (the floor; the first",
+        "repeat may find the files out of the page cache), then runs Stage 1.  Stage 1's",
+        "per-pixel work runs as compiled passes (`stage1/fused.py`); CPU seconds by step are",
+        "summed over chunks and processes.",
+        "",
+        "| repeat | read floor (s) | Stage 1 (s) | Stage 1 / floor | CPU s by step |",
+        "|---|---|---|---|---|",
+    ]
+    for k, run in enumerate(r["runs"], 1):
+        steps = ", ".join(f"{n} {v:.1f}" for n, v in run["step_cpu_s"].items())
+        lines.append(
+            f"| {k} | {run['read_floor_s']:.1f} | {run['stage1_s']:.1f} | "
+            f"{run['ratio']:.2f} | {steps} |"
+        )
+    return [*lines, "", f"Worker peak RSS {r['peak_rss_worker_MB']} MB.", ""]
 
 
 def _stage4_lines() -> list[str]:

@@ -90,3 +90,13 @@ def test_stage4_sections_come_from_their_result_files(compare):
     assert "| after R20 (18 channels) | 9.5 | 7.2 | 17.0 | 52 | 61 | 340 |" in text
     assert "| after vs before R20 | 18 | 0.12 σ | +0.01 σ | 0.990 (0.95–1.04) |" in text
     assert "| white+ar1 / beta | 300 | +0.05 | 1.31 | 1.40 |" in text
+
+
+def test_stage1_floor_section(compare):
+    run = {"read_floor_s": 17.5, "stage1_s": 57.6, "ratio": 3.3, "step_cpu_s": {"jump": 14.8}}
+    record = {"nints": 1779, "ngroups": 100, "workers": 2, "chunk_ints": 16, "runs": [run]}
+    record["peak_rss_worker_MB"] = 1016
+    path = compare.RESULTS / "2026-12-02-stage1-floor-idle-program2783.json"
+    path.write_text(json.dumps(record))
+    text = compare.write_docs().read_text()
+    assert "| 1 | 17.5 | 57.6 | 3.30 | jump 14.8 |" in text and "1016 MB" in text
