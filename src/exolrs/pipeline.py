@@ -243,6 +243,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             )
         if r4.note:
             record.setdefault("notes", []).append(r4.note)
+        record.setdefault("warnings", []).extend(r4.warnings)
         record["stages"]["4"] = {
             "products": [
                 str(p) for p in (r4.spectrum, r4.white_fit, r4.channel_fits, r4.light_curves)

@@ -201,3 +201,50 @@ def test_linear_coefficients_and_noise_scale_are_integrated_out_exactly():
     assert 0.5 * (fit.high["c0"] - fit.low["c0"]) == pytest.approx(sd, rel=0.15)
     assert fit.autocorr.keys() == {"rp"}
     assert fit.steps_over_autocorr() >= 50  # the default chain length rule
+
+
+def test_usable_channels():
+    flux = np.ones((5, 5)) + np.arange(5)[:, None] * 0.01
+    err = np.full((5, 5), 0.1)
+    flux[2, 1] = np.nan  # one bad integration
+    err[:, 2] = 0.0  # zero errors
+    flux[:, 3] = 1.0  # constant
+    flux[:, 4] = -1.0 + np.arange(5) * 0.01  # negative
+    assert list(binning.usable_channels(flux, err)) == [True, False, False, False, False]
+
+
+def test_a_dead_channel_is_skipped_and_said(tmp_path, caplog):
+    """A channel whose pixels are all flagged (NaN) is left out of the spectrum with a
+    warning and named in its meta; the others are fitted."""
+    from astropy.table import Table
+
+    from exolrs.io.spectra import Spectra, write_spectra
+    from exolrs.stage4.engine import run_stage4
+
+    rng = np.random.default_rng(3)
+    t = np.linspace(0.0, 0.2, 300)
+    wave = np.linspace(5, 12, 20)
+    ld = {"q1": 0.04, "q2": 0.4}
+    m = LightCurveModel(t, np.ones(300), np.ones(300), 1.0, ["t0", "a", "b", "rp"], ld, BOUNDS)
+    lc = m.model(np.array([0.1, 40.0, 0.3, 0.145]))
+    flux = 100 * lc[:, None] * np.ones((1, 20)) + rng.normal(0, 0.02, (300, 20))
+    flux[:, 11:14] = np.nan  # every pixel of the 9–10 µm channel
+    path = write_spectra(
+        Spectra(wave, np.full(20, 0.18), flux, np.full_like(flux, 0.02), t), tmp_path / "s.fits"
+    )
+    r = run_stage4(
+        path,
+        tmp_path / "S4",
+        planet={"period": 1.0, "a": 40.0, "b": 0.3},
+        binning="width",
+        bin_width=1.0,
+        drop_first=0,
+        n_ramps=0,
+        limb_darkening="fixed",
+        do_plot=False,
+    )
+    spec = Table.read(r.spectrum)
+    assert 9.5 not in list(spec["wavelength"]) and 8.5 in list(spec["wavelength"])
+    assert spec.meta["skipped_channels_um"] == [9.5]
+    assert np.all(np.isfinite(spec["depth"]))
+    assert "9.500 µm not fitted" in caplog.text and "9.500" in r.warnings[0]

@@ -71,3 +71,14 @@ def bin_truth(truth_wave, truth_depth, truth_weight, edges) -> np.ndarray:
         if s.any():
             out[k] = np.sum(truth_depth[s] * truth_weight[s]) / np.sum(truth_weight[s])
     return out
+
+
+def usable_channels(flux: np.ndarray, err: np.ndarray) -> np.ndarray:
+    """Which binned light curves (columns of flux, err: (nints, nchan)) can be fitted:
+    finite flux and errors in every integration, positive errors, a positive median and
+    some variation.  A channel of dead or fully flagged pixels fails this."""
+    finite = np.all(np.isfinite(flux), axis=0) & np.all(np.isfinite(err), axis=0)
+    with np.errstate(invalid="ignore"):
+        positive = np.all(err > 0, axis=0) & (np.nanmedian(flux, axis=0) > 0)
+        varies = np.nanmax(flux, axis=0) > np.nanmin(flux, axis=0)
+    return finite & positive & varies

@@ -53,6 +53,7 @@ class Stage4Result:
     seconds: dict[str, float] = field(default_factory=dict)
     truth_metrics: dict | None = None
     note: str | None = None  # why present products were recomputed
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -85,6 +86,7 @@ class LightCurveFits:
     truth_metrics: dict | None = None
     seconds: dict[str, float] = field(default_factory=dict)
     truths: dict | None = None  # injected orbit and white Rp/R* (simulations)
+    skipped: list[float] = field(default_factory=list)  # channels (µm) that could not be fitted
 
 
 def steps_over_autocorr(fit: FitResult) -> float:
@@ -307,6 +309,21 @@ def fit_light_curves(
         spec.wave, spec.wave_err, p.binning, p.resolution, p.bin_width, p.bin_edges, p.white_range
     )
     centres, half, bf, be = binning.bin_light_curves(spec.wave, spec.flux, spec.flux_err, edges)
+    usable = binning.usable_channels(bf[keep], be[keep])
+    skipped = [round(float(c), 4) for c in centres[~usable]]
+    if skipped:
+        log.warning(
+            "stage4: %d channel(s) at %s µm not fitted: non-finite, zero or constant flux or "
+            "errors in the fitted integrations (dead or fully flagged pixels)",
+            len(skipped),
+            ", ".join(f"{c:.3f}" for c in skipped),
+        )
+    if not usable.any():
+        raise ExolrsError(
+            "stage4: no channel can be fitted (every binned light curve has non-finite, zero "
+            "or constant flux or errors); check the spectra (Stage 3) and the flagged pixels."
+        )
+    centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     med = np.median(bf[keep], axis=0)
     tasks = [
         _ChannelTask(
@@ -353,6 +370,8 @@ def fit_light_curves(
     truth_metrics = None
     spectrum = fit_table["wavelength", "bin_half_width", "depth", "depth_err_low", "depth_err_high"]
     spectrum["wavelength"].unit = spectrum["bin_half_width"].unit = "micron"
+    if skipped:
+        spectrum.meta["skipped_channels_um"] = fit_table.meta["skipped_channels_um"] = skipped
     if truth is not None and Path(truth).exists():
         tt = Table.read(truth)
         truth_depth = binning.bin_truth(
@@ -384,6 +403,7 @@ def fit_light_curves(
         truth_metrics,
         seconds,
         injected_orbit(truth),
+        skipped,
     )
 
 
@@ -422,6 +442,12 @@ def write_stage4(lc: LightCurveFits, output_dir) -> Stage4Result:
     write_table(table, result.light_curves)
     result.truth_metrics = lc.truth_metrics
     result.seconds = dict(lc.seconds)
+    if lc.skipped:
+        result.warnings.append(
+            f"stage4: channels at {', '.join(f'{c:.3f}' for c in lc.skipped)} µm not fitted "
+            "(non-finite, zero or constant flux or errors); listed in "
+            "transmission_spectrum.ecsv's meta as skipped_channels_um"
+        )
     return result
 
 
