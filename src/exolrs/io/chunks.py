@@ -19,41 +19,15 @@ from exolrs.errors import ExolrsError
 from exolrs.io.segments import Exposure
 
 
-def _read_block(path, offset: int, dtype, shape) -> np.ndarray:
-    count = int(np.prod(shape))
-    with open(path, "rb") as fh:
-        out = np.fromfile(fh, dtype=dtype, count=count, offset=offset)
-    if out.size != count:
-        raise ExolrsError(f"{path} ended early while reading; the file is truncated")
-    return out.reshape(shape)
-
-
 def read_integrations(exposure: Exposure, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
     """Raw DN (float32) and GROUPDQ (uint8) of integrations [start, stop), 0-based.
 
     Shapes (n, ngroups, ny, nx); the range may span several segments.
     """
-    if not 0 <= start < stop <= exposure.nints:
-        raise ExolrsError(f"integrations [{start}, {stop}) outside 0–{exposure.nints}")
-    n = stop - start
-    frame = (exposure.ngroups, exposure.ny, exposure.nx)
-    per_int = int(np.prod(frame))
-    data = np.empty((n, *frame), np.float32)
-    gdq = np.zeros((n, *frame), np.uint8)
-    for seg in exposure.segments:
-        a, b = max(start, seg.start), min(stop, seg.stop)
-        if a >= b:
-            continue
-        k = a - seg.start
-        raw = _read_block(seg.path, seg.sci_offset + 2 * k * per_int, ">i2", (b - a, *frame))
-        # stored int16 + BZERO 32768 = uint16 DN; exact in float32.
-        out = data[a - start : b - start]
-        out[...] = raw
-        out += np.float32(32768.0)
-        if seg.gdq_offset is not None:
-            gdq[a - start : b - start] = _read_block(
-                seg.path, seg.gdq_offset + k * per_int, np.uint8, (b - a, *frame)
-            )
+    raw, gdq = read_integrations_raw(exposure, start, stop)
+    # stored int16 + BZERO 32768 = uint16 DN; exact in float32.
+    data = raw.astype(np.float32)
+    data += np.float32(32768.0)
     return data, gdq
 
 

@@ -253,13 +253,8 @@ def _step_block(
     """`process_block` step module by step module (the reference path)."""
 
     skip = set(params.skip_steps)
-    timings: dict[str, float] = {}
-    clock = [time.perf_counter()]
-
-    def lap(name: str) -> None:
-        now = time.perf_counter()
-        timings[name] = timings.get(name, 0.0) + now - clock[0]
-        clock[0] = now
+    clock = _Clock()
+    lap = clock.lap
 
     pdq, gdq = dq_init.init_dq(
         groupdq,
@@ -347,7 +342,7 @@ def _step_block(
         dq=fit.dq,
         var_poisson=fit.var_poisson,
         var_rnoise=fit.var_rnoise,
-        seconds=timings,
+        seconds=clock.seconds,
     )
 
 
