@@ -240,6 +240,9 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
                 executor=executor,
                 force_redo=force_redo,
                 progress=(lambda d, n: progress("Stage 4 channels", d, n)) if progress else None,
+                white_progress=(lambda d, n: progress("Stage 4 white fit (chain / τ)", d, n))
+                if progress
+                else None,
             )
         if r4.note:
             record.setdefault("notes", []).append(r4.note)

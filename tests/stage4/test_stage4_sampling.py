@@ -164,3 +164,20 @@ def test_nested_sampling_agrees_with_mcmc_and_reports_the_evidence():
     assert 0.5 * (ns.high["rp"] - ns.low["rp"]) == pytest.approx(sd, rel=0.2)
     assert np.isfinite(ns.log_evidence) and 0 < ns.log_evidence_err < 1
     assert ns.sampler == "dynesty" and mc.log_evidence is None
+
+
+def test_run_until_converged_reports_the_chain_length_as_it_grows():
+    from exolrs.stage4.lockstep import run_until_converged
+
+    def log_prob(x):
+        return -0.5 * np.sum(x**2, axis=-1)
+
+    seen = []
+    rng = np.random.default_rng(11)
+    kept, records = run_until_converged(
+        log_prob, rng.normal(0, 0.1, (2, 16, 2)), 20000, 50, rng, lambda d, n: seen.append((d, n))
+    )
+    assert seen[0] == (0, 50) and all(n == 50 for _, n in seen) and seen[-1][0] == 50
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert all(r["n_steps"] >= 50 * r["tau"].max() for r in records)
+    assert all(np.std(k, axis=0) == pytest.approx([1, 1], rel=0.1) for k in kept)

@@ -261,6 +261,7 @@ def fit_light_curves(
     detrend_table=None,
     executor=None,
     progress=None,
+    white_progress=None,
     source="the spectra",
 ) -> LightCurveFits:
     """Fit the white and spectroscopic light curves of `spec`; `truth` (the simulation's
@@ -287,7 +288,9 @@ def fit_light_curves(
         t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
     )
     start = start_values(p, t, wflux)
-    white = fit_light_curve(m, start, seed=p.seed, keep_chain=True, **sampling_options(p, True))
+    white = fit_light_curve(
+        m, start, seed=p.seed, keep_chain=True, progress=white_progress, **sampling_options(p, True)
+    )
     seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
     white_info = {
         "best": white.best,
@@ -341,6 +344,8 @@ def fit_light_curves(
     executor = executor or Executor()
     groups = np.array_split(np.arange(len(tasks)), max(1, -(-len(tasks) // GROUP_SIZE)))
     fits = []
+    if progress:
+        progress(0, len(tasks))
     for part in executor.ordered_map(_fit_channel_group, [[tasks[i] for i in g] for g in groups]):
         fits.extend(part)
         if progress:
@@ -476,12 +481,14 @@ def run_stage4(
     force_redo: bool = False,
     do_plot: bool = True,
     progress=None,
+    white_progress=None,
     **overrides,
 ) -> Stage4Result:
     """Fit the light curves of a Stage 3 spectra file (or a jwst x1dints product); write
     Stage 4 products.
 
-    `progress(done, total)` is called after each channel fit; `detrend_table` (ECSV, e.g.
+    `progress(done, total)` is called after each group of channels, `white_progress(done,
+    total)` as the white fit's chain grows (in autocorrelation times); `detrend_table` (ECSV, e.g.
     Stage 2's `<target>_pca_timeseries.ecsv`) supplies detrending vectors by column name."""
     p = stage4_params(params, overrides)
     out = ensure_writable_dir(output_dir)
@@ -501,6 +508,7 @@ def run_stage4(
         detrend_table=detrend_table,
         executor=executor,
         progress=progress,
+        white_progress=white_progress,
         source=spectra_path,
     )
     result = write_stage4(lc, out)

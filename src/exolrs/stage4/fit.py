@@ -133,12 +133,14 @@ def fit_light_curve(
     n_draws: int = 4000,
     sampler: str = "de",
     red_noise: str = "none",
+    progress=None,
 ) -> FitResult:
     """Least squares, then emcee (or dynesty) over the non-linear parameters; the linear
     coefficients and the error scale are drawn from their conditionals for `n_draws`
     posterior samples; medians and 16/84 % percentiles.  emcee runs until the kept chain is
     `min_autocorr` autocorrelation times long or `n_steps` steps in all.  `red_noise="beta"`
-    tempers the likelihood by the least-squares residuals' time-averaging β² (errors × β)."""
+    tempers the likelihood by the least-squares residuals' time-averaging β² (errors × β).
+    `progress(done, total)` follows the chain length in τ (the de sampler)."""
     theta0, cov = prepare(m, start, red_noise)
     rng = np.random.default_rng(seed)
     if sampler == "dynesty":
@@ -148,7 +150,7 @@ def fit_light_curve(
     elif sampler == "emcee":
         flat, record = _run_emcee(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng, seed)
     else:
-        flat, record = _run_de(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng)
+        flat, record = _run_de(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng, progress)
     return summarise(m, flat, record, rng, keep_chain=keep_chain, n_draws=n_draws)
 
 
@@ -198,11 +200,11 @@ def walkers(m: LightCurveModel, n_walkers: int | None) -> int:
     return nw + nw % 2
 
 
-def _run_de(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng):
+def _run_de(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng, progress=None):
     """The lockstep DE sampler on one light curve: the flat kept chain and the record."""
     p0 = initial_ensemble(m, theta0, cov, walkers(m, n_walkers), rng)[None]
     kept, records = run_until_converged(
-        lambda theta: m.log_prob(theta[0])[None], p0, n_steps, min_autocorr, rng
+        lambda theta: m.log_prob(theta[0])[None], p0, n_steps, min_autocorr, rng, progress
     )
     return kept[0], de_record(m, records[0])
 

@@ -56,15 +56,21 @@ def lockstep_sample(log_prob, x: np.ndarray, n_steps: int, rng, lp: np.ndarray |
     return chain, lp, accepted
 
 
-def run_until_converged(log_prob, p0: np.ndarray, n_steps: int, min_autocorr: float, rng):
+def run_until_converged(
+    log_prob, p0: np.ndarray, n_steps: int, min_autocorr: float, rng, progress=None
+):
     """Sample the ensembles p0 (C, W, d) in blocks of CHECK_EVERY steps until every one's
     kept chain is `min_autocorr` autocorrelation times long, or `n_steps` in all.  Returns
-    per ensemble the kept samples (flat) and its record (acceptance, τ, kept steps)."""
+    per ensemble the kept samples (flat) and its record (acceptance, τ, kept steps).
+    `progress(done, total)` is called after each block with the shortest chain's length in
+    autocorrelation times so far (done, never decreasing) against `min_autocorr` (total)."""
     c, _, d = p0.shape
     blocks, lp, accepted = [], None, np.zeros(p0.shape[:2])
     state, done = p0, np.zeros(c, bool)
     taus, burns = [np.full(d, np.nan)] * c, [0] * c
-    total = 0
+    total, shown = 0, 0
+    if progress:
+        progress(0, int(min_autocorr))
     while not done.all() and total < n_steps:
         chain, lp, acc = lockstep_sample(
             log_prob, state, min(CHECK_EVERY, n_steps - total), rng, lp
@@ -76,6 +82,9 @@ def run_until_converged(log_prob, p0: np.ndarray, n_steps: int, min_autocorr: fl
         for k in np.flatnonzero(~done):
             taus[k], burns[k] = autocorr(full[:, k])
             done[k] = converged(taus[k], total, burns[k], min_autocorr)
+        if progress:  # never backwards, though a τ estimate may grow
+            shown = max(shown, int(min(chain_length(taus, burns, total, done, min_autocorr))))
+            progress(shown, int(min_autocorr))
     full = np.concatenate(blocks)
     kept = [full[burns[k] :, k].reshape(-1, d) for k in range(c)]
     records = [
@@ -87,3 +96,17 @@ def run_until_converged(log_prob, p0: np.ndarray, n_steps: int, min_autocorr: fl
         for k in range(c)
     ]
     return kept, records
+
+
+def chain_length(taus, burns, total: int, done, target: float) -> list[float]:
+    """Each ensemble's kept length in autocorrelation times (the target once converged;
+    0 while τ is unknown)."""
+    out = []
+    for tau, burn, ok in zip(taus, burns, done, strict=True):
+        if ok:
+            out.append(target)
+        elif np.all(np.isfinite(tau)) and tau.max() > 0:
+            out.append(min((total - burn) / tau.max(), target))
+        else:
+            out.append(0.0)
+    return out
