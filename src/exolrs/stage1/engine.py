@@ -223,17 +223,7 @@ def _fused_block(
         avg_dark=None if "dark" in skip else refs.avg_dark,
     )
     clock.lap("ramp_fit")
-    a = int_start + (core.start or 0)
-    return ChunkResult(
-        start=a,
-        stop=a + fit.slope.shape[0],
-        slope=fit.slope,
-        err=fit.err,
-        dq=fit.dq,
-        var_poisson=fit.var_poisson,
-        var_rnoise=fit.var_rnoise,
-        seconds=clock.seconds,
-    )
+    return _chunk_result(fit, int_start, core, clock)
 
 
 def _step_block(
@@ -255,7 +245,6 @@ def _step_block(
     skip = set(params.skip_steps)
     clock = _Clock()
     lap = clock.lap
-
     pdq, gdq = dq_init.init_dq(
         groupdq,
         None if "dq_init" in skip else refs.mask,
@@ -333,6 +322,11 @@ def _step_block(
         avg_dark=None if "dark" in skip else refs.avg_dark,
     )
     lap("ramp_fit")
+    return _chunk_result(fit, int_start, core, clock)
+
+
+def _chunk_result(fit, int_start: int, core: slice, clock: _Clock) -> ChunkResult:
+    """A block's fitted core integrations as a ChunkResult, with the step times."""
     a = int_start + (core.start or 0)
     return ChunkResult(
         start=a,
