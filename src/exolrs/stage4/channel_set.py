@@ -63,12 +63,9 @@ class ChannelSet:
             self.inside = np.flatnonzero(self.table.shape != 0)
         else:
             self.inside = self.table.inside
-        # systematics columns scaled to unit rms (conditioning); ln det corrected below
-        cols = first.columns(first.fixed)[0]
-        scale = np.sqrt(np.mean(cols**2, axis=0))
-        scale[scale == 0] = 1.0
-        self.log_scale = float(np.sum(np.log(scale)))
-        c = cols / scale
+        # every column is static here (joint_ready), scaled to unit rms; ln det corrected below
+        c = first.static_columns
+        self.log_scale = float(np.sum(np.log(first.static_scale)))
         flux = np.array([m.flux for m in models])
         w = np.array([m.weight for m in models])
         wf = w * flux

@@ -89,12 +89,6 @@ class LightCurveFits:
     skipped: list[float] = field(default_factory=list)  # channels (µm) that could not be fitted
 
 
-def steps_over_autocorr(fit: FitResult) -> float:
-    """Chain length in units of its longest integrated autocorrelation time (emcee asks for
-    ≥ 50)."""
-    return fit.steps_over_autocorr()
-
-
 def sampling_options(p: Stage4Config, white: bool) -> dict:
     """The `fit_light_curve` keywords the run file sets, for the white fit or a channel."""
     return {
@@ -160,12 +154,6 @@ def _channel_model(task: _ChannelTask) -> tuple[LightCurveModel, dict]:
     return m, {**start_values(p, task.t, task.flux), **task.white}
 
 
-def _fit_channel(task: _ChannelTask) -> FitResult:
-    m, start = _channel_model(task)
-    p = task.params
-    return fit_light_curve(m, start, seed=p.seed + 1 + task.k, **sampling_options(p, False))
-
-
 GROUP_SIZE = 12  # channels sampled in lockstep per task (fixed: results independent of workers)
 
 
@@ -176,7 +164,11 @@ def _fit_channel_group(group: list[_ChannelTask]) -> list[FitResult]:
     pairs = [_channel_model(task) for task in group]
     models = [m for m, _ in pairs]
     if p.sampler != "de" or not joint_ready(models):
-        return [_fit_channel(task) for task in group]
+        options = sampling_options(p, False)
+        return [
+            fit_light_curve(m, start, seed=p.seed + 1 + task.k, **options)
+            for (m, start), task in zip(pairs, group, strict=True)
+        ]
     options = sampling_options(p, False)
     options.pop("sampler")
     return fit_channels(models, [s for _, s in pairs], seed=p.seed + 1 + group[0].k, **options)

@@ -142,6 +142,7 @@ def fit_light_curve(
     tempers the likelihood by the least-squares residuals' time-averaging β² (errors × β).
     `progress(done, total)` follows the chain length in τ (the de sampler)."""
     theta0, cov = prepare(m, start, red_noise)
+    m.use_fixed_orbit_table(dict(zip(m.nonlinear, theta0, strict=True)).get("rp", 0.1))
     rng = np.random.default_rng(seed)
     if sampler == "dynesty":
         from exolrs.stage4.nested import run_dynesty
@@ -156,13 +157,11 @@ def fit_light_curve(
 
 def prepare(m: LightCurveModel, start: dict[str, float], red_noise: str):
     """The least-squares start and its covariance; with `red_noise="beta"` the model is
-    tempered by the residuals' β² (and the covariance widened to match); the fixed-orbit
-    transit table is built around the start."""
+    tempered by the residuals' β² (and the covariance widened to match)."""
     theta0, cov = least_squares_start(m, start)
     if red_noise == "beta":
         m.temper = beta_factor(m.flux - m.best_fit(theta0)[1]) ** 2
         cov = None if cov is None else cov * m.temper
-    m.use_fixed_orbit_table(dict(zip(m.nonlinear, theta0, strict=True)).get("rp", 0.1))
     return theta0, cov
 
 

@@ -34,16 +34,18 @@ def fit_channels(
     """Fit channel models that `channel_set.joint_ready` accepts; one FitResult each."""
     rng = np.random.default_rng(seed)
     starts_cov = [prepare(m, s, red_noise) for m, s in zip(models, starts, strict=True)]
-    nw = walkers(models[0], n_walkers)
-    p0 = np.array(
-        [initial_ensemble(m, t, c, nw, rng) for m, (t, c) in zip(models, starts_cov, strict=True)]
-    )
     radii = (
         [t[models[0].nonlinear.index("rp")] for t, _ in starts_cov]
         if "rp" in models[0].nonlinear
         else [0.1]
     )
     stack = ChannelSet(models, (min(radii) / 1.25, max(radii) * 1.25))
+    for m in models:  # one transit table for the group: the draws use the sampled likelihood
+        m.table = stack.table
+    nw = walkers(models[0], n_walkers)
+    p0 = np.array(
+        [initial_ensemble(m, t, c, nw, rng) for m, (t, c) in zip(models, starts_cov, strict=True)]
+    )
     kept, records = run_until_converged(stack.log_prob, p0, n_steps, min_autocorr, rng)
     results = []
     for m, flat, rec in zip(models, kept, records, strict=True):

@@ -76,18 +76,19 @@ class LightCurveModel:
         self.nonlinear = [n for n in self.free if not is_linear(n)]
         self.weight = 1.0 / self.err**2
         self._fwf = float(np.sum(self.weight * self.flux**2))
-        # columns that no sampled parameter changes, scaled to unit rms (conditioning)
+        # columns that no sampled parameter changes (`static_columns`, in `linear` order
+        # without the ramps whose τ is sampled), scaled to unit rms by `static_scale`
         dynamic = {f"A{k}" for k in ("1", "2") if f"tau{k}" in self.nonlinear}
         self._static = [j for j, n in enumerate(self.linear) if n not in dynamic]
         self._dynamic = [j for j, n in enumerate(self.linear) if n in dynamic]
         cols = [_column(self, self.linear[j], self.fixed) for j in self._static]
         static = np.column_stack(cols) if cols else np.zeros((self.t.size, 0))
-        self._static_scale = np.sqrt(np.mean(static**2, axis=0)) if cols else np.zeros(0)
-        self._static_scale[self._static_scale == 0] = 1.0
-        self._static_cols = static / self._static_scale
+        self.static_scale = np.sqrt(np.mean(static**2, axis=0)) if cols else np.zeros(0)
+        self.static_scale[self.static_scale == 0] = 1.0
+        self.static_columns = static / self.static_scale
         n_static = len(self._static)
         self._static_outer = (
-            self._static_cols[:, :, None] * self._static_cols[:, None, :]
+            self.static_columns[:, :, None] * self.static_columns[:, None, :]
         ).reshape(self.t.size, n_static * n_static)
 
     # -- values -------------------------------------------------------------------------
@@ -135,14 +136,6 @@ class LightCurveModel:
         fp = v.get("fp", 0.0)
         return self.transit.many(v["t0"], v["a"], v["b"], v["rp"], u1, u2, fp).reshape(n_w, -1)
 
-    def columns(self, v: dict) -> np.ndarray:
-        """(1 or W, n, k) systematics columns, in `linear` order."""
-        n_w = max((np.size(v.get(f"tau{k}", 0.0)) for k in ("1", "2")), default=1)
-        cols = np.empty((n_w, self.t.size, len(self.linear)))
-        for j, name in enumerate(self.linear):
-            cols[:, :, j] = _column(self, name, v)
-        return cols
-
     def solve(self, theta_nl: np.ndarray) -> LinearSolution | None:
         """Best linear coefficients and χ² for an ensemble (W, d) of non-linear values; None
         when a walker's design is degenerate (the caller then solves them one by one).
@@ -161,8 +154,8 @@ class LightCurveModel:
         scale = np.empty((n_w, k))
         ns = len(si)
         precision[:, np.ix_(si, si)[0], si] = (g @ self._static_outer).reshape(n_w, ns, ns)
-        rhs[:, si] = h @ self._static_cols
-        scale[:, si] = self._static_scale
+        rhs[:, si] = h @ self.static_columns
+        scale[:, si] = self.static_scale
         dyn = []
         for j in di:
             col = np.broadcast_to(_column(self, self.linear[j], v), a.shape)
@@ -170,7 +163,7 @@ class LightCurveModel:
             s_j[s_j == 0] = 1.0
             col = col / s_j[:, None]
             scale[:, j] = s_j
-            cross = (g * col) @ self._static_cols
+            cross = (g * col) @ self.static_columns
             precision[:, si, j] = cross
             precision[:, j, si] = cross
             rhs[:, j] = np.sum(h * col, axis=1)
