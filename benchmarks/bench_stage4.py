@@ -2,7 +2,7 @@
 
     python benchmarks/bench_stage4.py SPECTRA TRUTH_JSON TRUTH_ECSV [--channels 60 |
         --resolution 20 | --bin-width 0.25] [--detrend x_shift,y_shift] [--white-range 5,12]
-        [--save spectrum.json]
+        [--red-noise gp] [--save spectrum.json]
 
 Channels are constant-R bins over 5–12 µm (R given, or chosen to give about --channels of
 them) or bins of --bin-width µm; fits run in 2 local processes.  Prints one JSON line with
@@ -41,7 +41,9 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--detrend", default="", help="comma-separated vectors, e.g. x_shift,y_shift")
     ap.add_argument("--white-range", default="5,12", help="white light curve range (µm)")
+    ap.add_argument("--red-noise", default=None, help="stage4 red_noise (default: the run file's)")
     args = ap.parse_args()
+    extra = {"red_noise": args.red_noise} if args.red_noise else {}
     truth = json.loads(args.truth_json.read_text())
     orbit = truth["orbit"]
     params = Stage4Config(
@@ -52,6 +54,7 @@ def main() -> None:
         bin_width=args.bin_width or 0.25,
         detrend=[v for v in args.detrend.split(",") if v],
         white_range=[float(v) for v in args.white_range.split(",")],
+        **extra,
     )
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory() as out, ProcessExecutor(args.workers) as ex:
@@ -78,6 +81,7 @@ def main() -> None:
                 "residual_over_expected": white["residual_rms_ppm"] / white["expected_noise_ppm"],
                 "steps_over_autocorr": white["steps_over_autocorr"],
                 "channel_steps_over_autocorr_min": min(spectrum["steps_over_autocorr"]),
+                "white_gp": [white.get("gp_amplitude"), white.get("gp_timescale_min")],
                 "n_channels": len(spectrum["depth"]),
                 "allan_slope": white["allan_slope"],
                 "detrend": params.detrend,

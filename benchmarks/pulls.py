@@ -1,29 +1,34 @@
 """Pull test of Stage 4's depth errors: are they honest under white and red noise?
 
-    python benchmarks/pulls.py [--realisations 300] [--seed 0]
+    python benchmarks/pulls.py [--realisations 300] [--seed 0] [--options none,beta,gp]
 
 Light curves are simulated directly with batman (a transit times a linear baseline) plus
-noise of one of four kinds; the propagated errors given to the fit are always the white
-level, as a pipeline's would be.  Each light curve is fitted as a Stage 4 channel (orbit and
-limb darkening fixed, Rp/R* and the baseline free) with `red_noise: none` and `beta`, and
+noise of one of four kinds, at the cadence of program 2783 (1 779 integrations; here over
+0.2 d, a 1 h transit); the propagated errors given to the fit are always the white level,
+as a pipeline's would be.  The red parts: an AR(1) process with a 10 min correlation time,
+and 1/f noise (power ∝ 1/f from the span to the cadence), each at half the white rms (pure
+AR(1): at the white rms).  Each light curve is fitted as a Stage 4 channel (orbit and limb
+darkening fixed, Rp/R* and the baseline free) with `red_noise: none`, `beta` and `gp`, and
 the pull (recovered − injected depth)/σ is collected.  Honest errors give a pull standard
 deviation of 1.  Prints one JSON line: per noise kind and option, the pulls' mean and
-standard deviation and the mean β.  `tests/stage4/test_pulls.py` runs the same on fewer
-realisations.
+standard deviation, the mean β and the seconds.  `tests/stage4/test_pulls.py` runs the same
+on fewer, shorter light curves.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import time
 
 import numpy as np
 
 ORBIT = {"t0": 0.1, "a": 8.0, "b": 0.3, "period": 1.0}
 RP, U = 0.14, (0.1, 0.05)
-N_POINTS, WHITE = 300, 1e-3
-RED_LEVEL, RED_TIME = 0.5, 10.0  # red noise rms / white rms; correlation time (points)
+N_POINTS, SPAN, WHITE = 1779, 0.2, 1e-3
+RED_LEVEL, RED_TIME = 0.5, 10 / 1440  # red noise rms / white rms; correlation time (days)
 KINDS = ("white", "ar1", "white+ar1", "white+1/f")
+OPTIONS = ("none", "beta", "gp")
 
 
 def transit_light_curve(t: np.ndarray) -> np.ndarray:
@@ -37,10 +42,10 @@ def transit_light_curve(t: np.ndarray) -> np.ndarray:
     return batman.TransitModel(p, t).light_curve(p) * (1 + 0.02 * (t - t.mean()))
 
 
-def noise(kind: str, n: int, rng) -> np.ndarray:
-    """White, AR(1), white + AR(1) or white + 1/f noise; red parts at RED_LEVEL × white
-    (pure AR(1) at the white level)."""
-    phi = np.exp(-1 / RED_TIME)
+def noise(kind: str, n: int, rng, span: float = SPAN) -> np.ndarray:
+    """White, AR(1), white + AR(1) or white + 1/f noise on n points over `span` days; red
+    parts at RED_LEVEL × white (pure AR(1) at the white level)."""
+    phi = np.exp(-span / (n - 1) / RED_TIME)
     out = np.zeros(n)
     if kind.startswith("white"):
         out += rng.normal(0, WHITE, n)
@@ -61,23 +66,25 @@ def noise(kind: str, n: int, rng) -> np.ndarray:
     return out
 
 
-def pulls(kind: str, red_noise: str, realisations: int, seed: int) -> dict:
-    """Fit `realisations` light curves with noise `kind`; the pulls' mean and std."""
+def pulls(kind: str, red_noise: str, realisations: int, seed: int, n_points=N_POINTS) -> dict:
+    """Fit `realisations` light curves of `n_points` with noise `kind`; the pulls' mean and
+    std."""
     from exolrs.stage4.fit_joint import fit_channels
     from exolrs.stage4.limb_darkening import u_to_q
     from exolrs.stage4.model import LightCurveModel
     from exolrs.stage4.parameters import BOUNDS
 
     rng = np.random.default_rng(seed)
-    t = np.linspace(0.0, 0.2, N_POINTS)
+    t = np.linspace(0.0, SPAN, n_points)
+    started = time.perf_counter()
     clean = transit_light_curve(t)
     q1, q2 = u_to_q(*U)
     fixed = {k: ORBIT[k] for k in ("t0", "a", "b")} | {"q1": float(q1), "q2": float(q2)}
     models = [
         LightCurveModel(
             t,
-            clean + noise(kind, N_POINTS, rng),
-            np.full(N_POINTS, WHITE),
+            clean + noise(kind, n_points, rng),
+            np.full(n_points, WHITE),
             ORBIT["period"],
             ["rp", "c0", "c1"],
             fixed,
@@ -95,6 +102,8 @@ def pulls(kind: str, red_noise: str, realisations: int, seed: int) -> dict:
         "std": float(np.std(z, ddof=1)),
         "beta": float(np.mean([f.red_noise_beta for f in fits])),
         "n": realisations,
+        "n_points": n_points,
+        "seconds": round(time.perf_counter() - started, 1),
     }
 
 
@@ -102,13 +111,14 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--realisations", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--options", default=",".join(OPTIONS), help="red_noise options")
     ap.add_argument("--save", action="store_true", help="write results/<date>-pulls.json")
     args = ap.parse_args()
-    table = {
-        f"{kind} / {option}": pulls(kind, option, args.realisations, args.seed + i)
-        for i, kind in enumerate(KINDS)
-        for option in ("none", "beta")
-    }
+    table = {}
+    for i, kind in enumerate(KINDS):
+        for option in args.options.split(","):
+            table[f"{kind} / {option}"] = pulls(kind, option, args.realisations, args.seed + i)
+            print(kind, option, table[f"{kind} / {option}"], flush=True)
     print(json.dumps(table))
     if args.save:
         import datetime

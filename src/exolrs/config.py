@@ -139,9 +139,11 @@ class Stage4Config(_Section):
     n_steps_spec: int = Field(
         10000, ge=100, description="Most steps per channel (it stops at min_autocorr)."
     )
-    red_noise: Literal["beta", "none"] = Field(
+    red_noise: Literal["auto", "gp", "beta", "none"] = Field(
         "beta",
-        description="beta: widen errors by the residuals' time-averaging β factor; none: white.",
+        description="gp: a Gaussian process (exponential kernel) for correlated noise, its "
+        "amplitude and time scale sampled; auto: gp where it improves the likelihood, white "
+        "noise elsewhere; beta: widen errors by the residuals' time-averaging β; none: white.",
     )
     seed: int = Field(0, description="Random seed of the samplers.")
 

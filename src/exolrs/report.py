@@ -166,6 +166,11 @@ def _sampling(w: dict) -> str:
         parts.append(f"scatter / propagated errors {w['error_scale']:.2f}")
     if "red_noise_beta" in w:
         parts.append(f"red-noise β {w['red_noise_beta']:.2f}")
+    if math.isfinite(w.get("gp_amplitude", math.nan)):
+        parts.append(
+            f"red-noise GP rms {w['gp_amplitude']:.2g} × the propagated errors, time scale "
+            f"{w['gp_timescale_min']:.2g} min"
+        )
     if "log_evidence" in w:
         parts.append(f"ln Z = {w['log_evidence']:.1f} ± {w['log_evidence_err']:.1f}")
     return "; ".join(parts)

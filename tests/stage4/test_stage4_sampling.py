@@ -169,8 +169,18 @@ def test_nested_sampling_agrees_with_mcmc_and_reports_the_evidence():
 def test_run_until_converged_reports_the_chain_length_as_it_grows():
     from exolrs.stage4.lockstep import run_until_converged
 
-    def log_prob(x):
-        return -0.5 * np.sum(x**2, axis=-1)
+    calls = []
+    mode = np.array([2.5, 0.0])
+
+    def log_prob(x, channels):
+        calls.append(tuple(int(c) for c in channels))
+        out = -0.5 * np.sum(x**2, axis=-1)
+        if 1 in channels:  # the second ensemble is slower: two modes
+            y = x[list(channels).index(1)]
+            out[list(channels).index(1)] = np.logaddexp(
+                -0.5 * np.sum((y - mode) ** 2, axis=-1), -0.5 * np.sum((y + mode) ** 2, axis=-1)
+            )
+        return out
 
     seen = []
     rng = np.random.default_rng(11)
@@ -180,4 +190,8 @@ def test_run_until_converged_reports_the_chain_length_as_it_grows():
     assert seen[0] == (0, 50) and all(n == 50 for _, n in seen) and seen[-1][0] == 50
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)
     assert all(r["n_steps"] >= 50 * r["tau"].max() for r in records)
-    assert all(np.std(k, axis=0) == pytest.approx([1, 1], rel=0.1) for k in kept)
+    assert np.std(kept[0], axis=0) == pytest.approx([1, 1], rel=0.1)
+    assert np.std(kept[1], axis=0) == pytest.approx([np.sqrt(1 + 2.5**2), 1], rel=0.1)
+    # the first ensemble stopped stepping once converged; the second went on alone
+    assert calls[0] == (0, 1) and calls[-1] == (1,)
+    assert len(kept[1]) > len(kept[0])

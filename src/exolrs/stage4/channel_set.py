@@ -12,12 +12,17 @@ computed once per channel and a small in-transit correction per walker:
 so a step of all channels × walkers is a few batched matrix products over the in-transit
 points, with δ interpolated from one `FixedOrbitTransit` table shared by every channel.  It is
 the same likelihood as `LightCurveModel.log_prob` of each channel (tested to 1e−6).
+
+With the GP noise (`gp.py`) the in-transit shortcut does not hold (the covariance couples every
+time to every other); each walker's design and flux are then whitened by its own covariance,
+all channels' walkers in one compiled call.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from exolrs.stage4 import gp
 from exolrs.stage4.limb_darkening import q_to_u
 from exolrs.stage4.model import ORBIT, LightCurveModel
 from exolrs.stage4.transit import FixedOrbitTransit
@@ -76,16 +81,23 @@ class ChannelSet:
         outer = (ci[:, :, None] * ci[:, None, :]).reshape(len(self.inside), -1)
         self.q = w[:, self.inside, None] * outer[None]  # (C, n_in, k²)
         self.r = wf[:, self.inside, None] * ci[None]  # (C, n_in, k)
+        self.gp = first.gp
+        if self.gp:
+            self.t, self.columns = first.t, np.ascontiguousarray(c[:, :, None])
+            self.flux_t = np.ascontiguousarray(flux.T)
+            self.var_t = np.ascontiguousarray(np.array([m.err**2 for m in models]).T)
+            self.err_ref = np.array([m.err_ref for m in models])
+            self.gp_index = [self.nonlinear.index(n) for n in gp.NAMES]
 
     def in_bounds(self, theta: np.ndarray) -> np.ndarray:
         return np.all((theta >= self.lo) & (theta <= self.hi), axis=-1)
 
-    def hidden(self, theta: np.ndarray, ok: np.ndarray) -> np.ndarray:
+    def hidden(self, theta: np.ndarray, ok: np.ndarray, channels=slice(None)) -> np.ndarray:
         """(C, W, n_in) flux hidden (δ) at the in-transit times; zeros where not ok."""
         c, w, _ = theta.shape
         v = {n: theta[..., j] for j, n in enumerate(self.nonlinear)}
         for n, x in self.fixed.items():
-            v.setdefault(n, np.broadcast_to(x[:, None], (c, w)))
+            v.setdefault(n, np.broadcast_to(x[channels, None], (c, w)))
         out = np.zeros((c, w, len(self.inside)))
         if self.eclipse:
             out[ok] = -v["fp"][ok][:, None] * self.table.shape[self.inside][None]
@@ -94,16 +106,23 @@ class ChannelSet:
         out[ok] = self.table.hidden(v["rp"][ok], u1, u2)
         return out
 
-    def log_prob(self, theta: np.ndarray) -> np.ndarray:
-        """(C, W) log posterior of every channel's walkers (−inf outside the priors)."""
+    def log_prob(self, theta: np.ndarray, channels=None) -> np.ndarray:
+        """(C, W) log posterior of every channel's walkers (−inf outside the priors); or of
+        the channels with indices `channels` only, theta then (len(channels), W, d)."""
+        ch = slice(None) if channels is None or len(channels) == len(self.models) else channels
         ok = self.in_bounds(theta)
-        delta = self.hidden(theta, ok)
-        e = 2 * delta - delta**2
+        delta = self.hidden(theta, ok, ch)
         k = self.k
-        precision = self.g0[:, None] - (e @ self.q).reshape(*e.shape[:2], k, k)
-        rhs = self.b0[:, None] - delta @ self.r
         out = np.full(theta.shape[:2], -np.inf)
-        p, b = precision[ok], rhs[ok]
+        if self.gp:
+            p, b, fwf, log_det_noise = self._gp_normal_equations(theta, delta, ok, ch)
+        else:
+            e = 2 * delta - delta**2
+            precision = self.g0[ch, None] - (e @ self.q[ch]).reshape(*e.shape[:2], k, k)
+            rhs = self.b0[ch, None] - delta @ self.r[ch]
+            p, b = precision[ok], rhs[ok]
+            fwf = np.broadcast_to(self.fwf[ch, None], ok.shape)[ok]
+            log_det_noise = np.zeros(len(p))
         regular = np.ones(len(p), bool)
         try:
             chol = np.linalg.cholesky(p)
@@ -112,11 +131,32 @@ class ChannelSet:
             p, b = p[regular], b[regular]
             chol = np.linalg.cholesky(p)
         beta = np.linalg.solve(p, b[..., None])[..., 0]
-        fwf = np.broadcast_to(self.fwf[:, None], ok.shape)[ok][regular]
-        chi2 = np.maximum(fwf - np.sum(b * beta, axis=1), 1e-300)
+        chi2 = np.maximum(fwf[regular] - np.sum(b * beta, axis=1), 1e-300)
         log_det = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1) + self.log_scale
-        temper = np.broadcast_to(self.temper[:, None], ok.shape)[ok][regular]
+        log_det = log_det + 0.5 * log_det_noise[regular]
+        temper = np.broadcast_to(self.temper[ch, None], ok.shape)[ok][regular]
         value = np.full(len(regular), -np.inf)
         value[regular] = (-0.5 * (self.n - k) * np.log(chi2) - log_det) / temper
         out[ok] = value
         return out
+
+    def _gp_normal_equations(self, theta, delta, ok, channels):
+        """XᵀC⁻¹X, XᵀC⁻¹f, fᵀC⁻¹f and ln det C of the walkers inside the priors, each
+        whitened by its own GP covariance."""
+        chan = np.arange(len(self.models))[channels]
+        chan = np.broadcast_to(chan[:, None], ok.shape)[ok]
+        a = np.ones((self.n, len(chan)))
+        a[self.inside] -= delta[ok].T
+        amp = np.exp(theta[ok][:, self.gp_index[0]]) * self.err_ref[chan]
+        gram, log_det = gp.whitened_gram(
+            self.t,
+            self.var_t,
+            self.flux_t,
+            chan,
+            a,
+            self.columns,
+            amp * amp,
+            np.exp(theta[ok][:, self.gp_index[1]]),
+        )
+        k = self.k
+        return gram[:, :k, :k], gram[:, :k, k], gram[:, k, k], log_det

@@ -27,7 +27,7 @@ from exolrs.io.tables import write_json, write_table
 from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
-from exolrs.stage4 import binning
+from exolrs.stage4 import binning, gp
 from exolrs.stage4.channel_set import joint_ready
 from exolrs.stage4.fit import FitResult, fit_light_curve
 from exolrs.stage4.fit_joint import fit_channels
@@ -100,12 +100,16 @@ def sampling_options(p: Stage4Config, white: bool) -> dict:
 
 
 def fit_record(fit: FitResult) -> dict:
-    """How a fit went: sampler, convergence, noise scale, red-noise β, evidence."""
+    """How a fit went: sampler, convergence, noise scale, red noise (β, or the GP's median
+    rms relative to the propagated errors and time scale; NaN without a GP), evidence."""
+    has_gp = gp.NAMES[0] in fit.names
     out = {
         "sampler": fit.sampler,
         "steps_over_autocorr": fit.steps_over_autocorr(),
         "error_scale": fit.error_scale,
         "red_noise_beta": fit.red_noise_beta,
+        "gp_amplitude": float(np.exp(fit.best[gp.NAMES[0]])) if has_gp else np.nan,
+        "gp_timescale_min": float(1440 * np.exp(fit.best[gp.NAMES[1]])) if has_gp else np.nan,
     }
     if fit.log_evidence is not None:
         out["log_evidence"] = fit.log_evidence
@@ -345,6 +349,7 @@ def fit_light_curves(
     seconds["channel_fits"] = round(time.perf_counter() - t1, 2)
 
     rows = []
+    names = list(dict.fromkeys(n for f in fits for n in f.names))  # `auto`: some have the GP
     for k, f in enumerate(fits):
         d, lo, hi = f.depth()
         row = {
@@ -359,9 +364,10 @@ def fit_light_curves(
             **fit_record(f),
         }
         row.pop("sampler")
-        for name in f.names:
-            row[name] = f.best[name]
-            row[f"{name}_err"] = 0.5 * (f.high[name] - f.low[name])
+        for name in names:
+            free = name in f.names
+            row[name] = f.best[name] if free else np.nan
+            row[f"{name}_err"] = 0.5 * (f.high[name] - f.low[name]) if free else np.nan
         rows.append(row)
     fit_table = Table(rows=rows)
     truth_metrics = None

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from exolrs.stage4 import gp
 from exolrs.stage4.convergence import CHECK_EVERY, autocorr, converged
 from exolrs.stage4.lockstep import run_until_converged
 from exolrs.stage4.model import LightCurveModel
@@ -61,11 +62,26 @@ class FitResult:
 def least_squares_start(m: LightCurveModel, start: dict[str, float]):
     """Maximum-likelihood non-linear parameters (`m.nonlinear`) with the linear coefficients
     solved exactly at every step (variable projection), and their Laplace covariance from the
-    Jacobian (None when it is singular)."""
+    Jacobian (None when it is singular).  With a GP (`m.gp`) the least squares is white and
+    the GP's ρ, τ come from a grid of its likelihood at that solution (`gp_start`)."""
     from scipy.optimize import least_squares
 
-    names = list(m.nonlinear)
+    names = [n for n in m.nonlinear if n not in gp.NAMES]
     x0 = np.array([start[n] for n in names], float)
+    if m.gp:
+        white = LightCurveModel(
+            m.t,
+            m.flux,
+            m.err,
+            m.period,
+            [n for n in m.free if n not in gp.NAMES],
+            m.fixed,
+            m.bounds,
+            m.detrend,
+            m.eclipse,
+        )
+        white.table = m.table
+        return gp_start(m, *least_squares_start(white, start))
     if not names:
         return x0, None
     lo = np.array([m.bounds.get(n, (-np.inf, np.inf))[0] for n in names])
@@ -89,6 +105,31 @@ def least_squares_start(m: LightCurveModel, start: dict[str, float]):
     except np.linalg.LinAlgError:
         cov = None
     return sol.x, cov
+
+
+def gp_start(m: LightCurveModel, theta0: np.ndarray, cov):
+    """The GP's ln ρ, ln τ appended to a white start: the best of an 8 × 8 grid over their
+    prior ranges (one ensemble call), with a spread of 0.3 in each for the walkers."""
+    lo, hi = np.array([m.bounds[n] for n in gp.NAMES]).T
+    g = np.stack(
+        np.meshgrid(
+            *[
+                np.linspace(a + 0.05 * (b - a), b - 0.05 * (b - a), 8)
+                for a, b in zip(lo, hi, strict=True)
+            ]
+        ),
+        axis=-1,
+    ).reshape(-1, 2)
+    trial = np.column_stack([np.repeat(theta0[None], len(g), axis=0), g])
+    lp = m.log_prob(trial)
+    best = trial[int(np.argmax(lp))]
+    white = m.log_prob(np.concatenate([theta0, [lo[0], best[-1]]]))  # ρ = 1 % : white
+    m.gp_gain = float(np.max(lp) - white)
+    if cov is not None:
+        cov = np.block(
+            [[cov, np.zeros((len(theta0), 2))], [np.zeros((2, len(theta0))), 0.09 * np.eye(2)]]
+        )
+    return best, cov
 
 
 def initial_ensemble(m: LightCurveModel, theta0, cov, n_walkers: int, rng) -> np.ndarray:
@@ -157,8 +198,15 @@ def fit_light_curve(
 
 def prepare(m: LightCurveModel, start: dict[str, float], red_noise: str):
     """The least-squares start and its covariance; with `red_noise="beta"` the model is
-    tempered by the residuals' β² (and the covariance widened to match)."""
+    tempered by the residuals' β² (and the covariance widened to match); with `"gp"` the
+    noise gains the Gaussian process of `gp.py`; with `"auto"` it keeps it only when the data
+    ask for it (`gp.AUTO_GAIN`)."""
+    if red_noise in ("gp", "auto"):
+        m.enable_gp()
     theta0, cov = least_squares_start(m, start)
+    if red_noise == "auto" and m.gp_gain < gp.AUTO_GAIN:
+        m.disable_gp()
+        theta0, cov = theta0[: len(m.nonlinear)], None if cov is None else cov[:-2, :-2]
     if red_noise == "beta":
         m.temper = beta_factor(m.flux - m.best_fit(theta0)[1]) ** 2
         cov = None if cov is None else cov * m.temper
@@ -203,7 +251,7 @@ def _run_de(m, theta0, cov, n_walkers, n_steps, min_autocorr, rng, progress=None
     """The lockstep DE sampler on one light curve: the flat kept chain and the record."""
     p0 = initial_ensemble(m, theta0, cov, walkers(m, n_walkers), rng)[None]
     kept, records = run_until_converged(
-        lambda theta: m.log_prob(theta[0])[None], p0, n_steps, min_autocorr, rng, progress
+        lambda theta, _: m.log_prob(theta[0])[None], p0, n_steps, min_autocorr, rng, progress
     )
     return kept[0], de_record(m, records[0])
 
@@ -298,4 +346,5 @@ def _step(name: str, x: float) -> float:
         "q2": 0.05,
         "tau1": 0.05 * abs(x) + 1e-4,
         "tau2": 0.05 * abs(x) + 1e-4,
+        **dict.fromkeys(gp.NAMES, 0.3),
     }.get(name, 1e-4 * max(abs(x), 1e-3))

@@ -31,9 +31,31 @@ def fit_channels(
     red_noise: str = "none",
     n_draws: int = 4000,
 ) -> list[FitResult]:
-    """Fit channel models that `channel_set.joint_ready` accepts; one FitResult each."""
+    """Fit channel models that `channel_set.joint_ready` accepts; one FitResult each.  With
+    `red_noise="auto"` the channels that keep the GP and those that do not are sampled as two
+    stacks."""
     rng = np.random.default_rng(seed)
     starts_cov = [prepare(m, s, red_noise) for m, s in zip(models, starts, strict=True)]
+    results: list[FitResult | None] = [None] * len(models)
+    for use_gp in (False, True):
+        part = [i for i, m in enumerate(models) if m.gp == use_gp]
+        if part:
+            fits = _sample_stack(
+                [models[i] for i in part],
+                [starts_cov[i] for i in part],
+                rng,
+                n_walkers,
+                n_steps,
+                min_autocorr,
+                n_draws,
+            )
+            for i, f in zip(part, fits, strict=True):
+                results[i] = f
+    return results
+
+
+def _sample_stack(models, starts_cov, rng, n_walkers, n_steps, min_autocorr, n_draws):
+    """Channels of one likelihood shape (all with or all without the GP), in lockstep."""
     radii = (
         [t[models[0].nonlinear.index("rp")] for t, _ in starts_cov]
         if "rp" in models[0].nonlinear
@@ -47,7 +69,7 @@ def fit_channels(
         [initial_ensemble(m, t, c, nw, rng) for m, (t, c) in zip(models, starts_cov, strict=True)]
     )
     kept, records = run_until_converged(stack.log_prob, p0, n_steps, min_autocorr, rng)
-    results = []
-    for m, flat, rec in zip(models, kept, records, strict=True):
-        results.append(summarise(m, flat, de_record(m, rec), rng, n_draws=n_draws))
-    return results
+    return [
+        summarise(m, flat, de_record(m, rec), rng, n_draws=n_draws)
+        for m, flat, rec in zip(models, kept, records, strict=True)
+    ]

@@ -60,38 +60,46 @@ def run_until_converged(
     log_prob, p0: np.ndarray, n_steps: int, min_autocorr: float, rng, progress=None
 ):
     """Sample the ensembles p0 (C, W, d) in blocks of CHECK_EVERY steps until every one's
-    kept chain is `min_autocorr` autocorrelation times long, or `n_steps` in all.  Returns
-    per ensemble the kept samples (flat) and its record (acceptance, τ, kept steps).
-    `progress(done, total)` is called after each block with the shortest chain's length in
-    autocorrelation times so far (done, never decreasing) against `min_autocorr` (total)."""
+    kept chain is `min_autocorr` autocorrelation times long, or `n_steps` in all; an
+    ensemble stops stepping once it is converged (`log_prob(theta, channels)` is called on
+    the others only).  Returns per ensemble the kept samples (flat) and its record
+    (acceptance, τ, kept steps).  `progress(done, total)` is called after each block with the
+    shortest chain's length in autocorrelation times so far (done, never decreasing) against
+    `min_autocorr` (total)."""
     c, _, d = p0.shape
-    blocks, lp, accepted = [], None, np.zeros(p0.shape[:2])
-    state, done = p0, np.zeros(c, bool)
+    blocks: list[list[np.ndarray]] = [[] for _ in range(c)]
+    lp = log_prob(p0, np.arange(c))
+    accepted = np.zeros(p0.shape[:2])
+    state, done, steps = p0.copy(), np.zeros(c, bool), np.zeros(c, int)
     taus, burns = [np.full(d, np.nan)] * c, [0] * c
     total, shown = 0, 0
     if progress:
         progress(0, int(min_autocorr))
     while not done.all() and total < n_steps:
-        chain, lp, acc = lockstep_sample(
-            log_prob, state, min(CHECK_EVERY, n_steps - total), rng, lp
+        active = np.flatnonzero(~done)
+        chain, lp[active], acc = lockstep_sample(
+            lambda theta, a=active: log_prob(theta, a),
+            state[active],
+            min(CHECK_EVERY, n_steps - total),
+            rng,
+            lp[active],
         )
-        blocks.append(chain)
-        accepted += acc
-        state, total = chain[-1], total + len(chain)
-        full = np.concatenate(blocks)
-        for k in np.flatnonzero(~done):
-            taus[k], burns[k] = autocorr(full[:, k])
+        accepted[active] += acc
+        state[active], total = chain[-1], total + len(chain)
+        for j, k in enumerate(active):
+            blocks[k].append(chain[:, j])
+            steps[k] = total
+            taus[k], burns[k] = autocorr(np.concatenate(blocks[k]))
             done[k] = converged(taus[k], total, burns[k], min_autocorr)
         if progress:  # never backwards, though a τ estimate may grow
             shown = max(shown, int(min(chain_length(taus, burns, total, done, min_autocorr))))
             progress(shown, int(min_autocorr))
-    full = np.concatenate(blocks)
-    kept = [full[burns[k] :, k].reshape(-1, d) for k in range(c)]
+    kept = [np.concatenate(blocks[k])[burns[k] :].reshape(-1, d) for k in range(c)]
     records = [
         {
-            "acceptance": float(np.mean(accepted[k]) / total),
+            "acceptance": float(np.mean(accepted[k]) / steps[k]),
             "tau": taus[k],
-            "n_steps": int(total - burns[k]),
+            "n_steps": int(steps[k] - burns[k]),
         }
         for k in range(c)
     ]

@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from exolrs.stage4 import gp
 from exolrs.stage4.limb_darkening import q_to_u
 from exolrs.stage4.transit import FixedOrbitTransit, Transit
 
@@ -46,6 +47,7 @@ class LinearSolution(NamedTuple):
     chol: np.ndarray  # (W, k, k)
     beta: np.ndarray  # (W, k)
     chi2: np.ndarray  # (W,)
+    log_det_noise: np.ndarray | float = 0.0  # ln det of the GP noise covariance (W,)
 
 
 @dataclass
@@ -69,6 +71,8 @@ class LightCurveModel:
         self.err = np.asarray(self.err, float)
         self.transit = Transit(self.t, self.period, self.eclipse)
         self.table: FixedOrbitTransit | None = None
+        self.gp = False
+        self.gp_gain = 0.0  # ln L the GP gains over white noise at the start (fit.gp_start)
         self.dt = self.t - self.t.mean()
         self.ts = self.t - self.t[0]
         self.vectors = {k: (v - v.mean()) / (v.std() or 1.0) for k, v in self.detrend.items()}
@@ -90,6 +94,30 @@ class LightCurveModel:
         self._static_outer = (
             self.static_columns[:, :, None] * self.static_columns[:, None, :]
         ).reshape(self.t.size, n_static * n_static)
+
+    def enable_gp(self) -> None:
+        """Model the noise as the propagated errors plus an exponential-kernel Gaussian
+        process (`gp.py`): ln ρ and ln τ join the sampled parameters."""
+        if self.gp:
+            return
+        self.gp = True
+        self.bounds = {**gp.bounds(self.t), **self.bounds}
+        self.free = [*self.free, *gp.NAMES]
+        self.nonlinear = [*self.nonlinear, *gp.NAMES]
+        self.err_ref = float(np.median(self.err))
+
+    def disable_gp(self) -> None:
+        """Back to white noise (undo `enable_gp`)."""
+        if not self.gp:
+            return
+        self.gp = False
+        self.free = [n for n in self.free if n not in gp.NAMES]
+        self.nonlinear = [n for n in self.nonlinear if n not in gp.NAMES]
+
+    def gp_kernel(self, v: dict) -> tuple[np.ndarray, np.ndarray]:
+        """The GP's variance and time scale (days) for an ensemble's values."""
+        amp = np.exp(np.asarray(v[gp.NAMES[0]], float)) * self.err_ref
+        return amp * amp, np.exp(np.asarray(v[gp.NAMES[1]], float))
 
     # -- values -------------------------------------------------------------------------
     def values(self, theta) -> dict[str, float]:
@@ -145,6 +173,8 @@ class LightCurveModel:
         and χ²(β̂) = fᵀWf − (XᵀWf)ᵀβ̂ needs no residuals."""
         v = self._ensemble(np.atleast_2d(theta_nl))
         a = self.astro(v)
+        if self.gp:
+            return self._solve_gp(v, a)
         n_w, k = len(a), len(self.linear)
         g = a * a * self.weight
         h = a * (self.weight * self.flux)
@@ -180,6 +210,37 @@ class LightCurveModel:
         # back to the unscaled columns: β = β̃/s, chol(XᵀWX) = s·chol(X̃ᵀWX̃)
         return LinearSolution(scale[:, :, None] * chol, beta / scale, chi2)
 
+    def _solve_gp(self, v: dict, a: np.ndarray) -> LinearSolution | None:
+        """`solve` with the GP noise: every walker's design and the flux whitened by its own
+        covariance (`gp.whitened_gram`), then the same normal equations."""
+        n_w, k = len(a), len(self.linear)
+        cols, scale = [], np.ones((n_w, k))
+        for j, name in enumerate(self.linear):
+            col = np.broadcast_to(_column(self, name, v), a.shape)
+            s_j = np.sqrt(np.mean(col**2, axis=1))
+            s_j[s_j == 0] = 1.0
+            cols.append((col / s_j[:, None]).T)
+            scale[:, j] = s_j
+        amp2, tau = self.gp_kernel(v)
+        gram, log_det = gp.whitened_gram(
+            self.t,
+            self.err[:, None] ** 2,
+            self.flux[:, None],
+            np.zeros(n_w, int),
+            a.T,
+            np.stack(cols, axis=1) if cols else np.zeros((self.t.size, 0, 1)),
+            np.broadcast_to(amp2, (n_w,)),
+            np.broadcast_to(tau, (n_w,)),
+        )
+        precision, rhs, fwf = gram[:, :k, :k], gram[:, :k, k], gram[:, k, k]
+        try:
+            chol = np.linalg.cholesky(precision)
+            beta = np.linalg.solve(precision, rhs[..., None])[..., 0]
+        except np.linalg.LinAlgError:
+            return None
+        chi2 = np.maximum(fwf - np.sum(rhs * beta, axis=1), 1e-300)
+        return LinearSolution(scale[:, :, None] * chol, beta / scale, chi2, log_det)
+
     def log_prob(self, theta_nl):
         """Log posterior of the non-linear parameters (`self.nonlinear`, in order) for one
         vector (returns a float) or an ensemble (W, d) (returns W values), with the linear
@@ -194,8 +255,22 @@ class LightCurveModel:
     def _log_marginal(self, theta: np.ndarray) -> np.ndarray:
         n, k = self.t.size, len(self.linear)
         if k == 0:
-            model = self.astro(self._ensemble(theta))
-            chi2 = np.sum((self.flux - model) ** 2 * self.weight, axis=1)
+            v = self._ensemble(theta)
+            resid = self.flux - self.astro(v)
+            if self.gp:
+                amp2, tau = self.gp_kernel(v)
+                gram, log_det = gp.whitened_gram(
+                    self.t,
+                    self.err[:, None] ** 2,
+                    resid.T,
+                    np.arange(len(resid)),
+                    np.zeros((self.t.size, len(resid))),
+                    np.zeros((self.t.size, 0, 1)),
+                    amp2,
+                    tau,
+                )
+                return -0.5 * n * np.log(gram[:, 0, 0]) - 0.5 * log_det
+            chi2 = np.sum(resid**2 * self.weight, axis=1)
             return -0.5 * n * np.log(chi2) / self.temper
         sol = self.solve(theta)
         if sol is None:  # a degenerate walker: the others still count
@@ -206,6 +281,7 @@ class LightCurveModel:
                 ]
             )
         log_det = np.sum(np.log(np.diagonal(sol.chol, axis1=1, axis2=2)), axis=1)
+        log_det = log_det + 0.5 * sol.log_det_noise
         return (-0.5 * (n - k) * np.log(sol.chi2) - log_det) / self.temper
 
     def _regular(self, row) -> bool:
