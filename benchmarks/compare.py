@@ -477,18 +477,21 @@ def _stage4_lines() -> list[str]:
         lines += [
             "## Stage 4: pull test of the depth errors",
             "",
-            f"`benchmarks/pulls.py` ({name}): light curves simulated with batman (300 points,",
-            "a transit of 66 points), white noise at the propagated errors' level and red noise",
-            "(AR(1) with a 10-point correlation time, or 1/f) at half of it (pure AR(1): at",
-            "it); each fitted as a channel.  Honest errors give a pull (recovered − injected)/σ",
-            "with standard deviation 1.",
+            f"`benchmarks/pulls.py` ({name}): light curves simulated with batman at program",
+            "2783's cadence (1 779 points over 0.2 d, a 1 h transit), white noise at the",
+            "propagated errors' level and red noise (AR(1) with a 10 min correlation time, or",
+            "1/f) at half of it (pure AR(1): at it); each fitted as a channel (one process).",
+            "Honest errors give a pull (recovered − injected)/σ with standard deviation 1;",
+            "with N realisations the standard deviation itself is uncertain by ≈ 1/√(2N).",
             "",
-            "| noise / red_noise option | realisations | pull mean | pull std | mean β |",
-            "|---|---|---|---|---|",
+            "| noise / red_noise option | realisations | pull mean | pull std | mean β | "
+            "seconds |",
+            "|---|---|---|---|---|---|",
         ]
         for label, p in r.items():
             lines.append(
-                f"| {label} | {p['n']} | {p['mean']:+.2f} | {p['std']:.2f} | {p['beta']:.2f} |"
+                f"| {label} | {p['n']} | {p['mean']:+.2f} | {p['std']:.2f} | {p['beta']:.2f} | "
+                f"{p.get('seconds', float('nan')):.0f} |"
             )
         lines.append("")
     return lines

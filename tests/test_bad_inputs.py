@@ -167,9 +167,38 @@ def test_interrupted_run_resumes(tiny_sim, tmp_path, monkeypatch):
     check(["run", cfg, "--stages", "1"], "run the same command again to resume")
     done = sorted((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))
     assert [p.name.split("-")[1][:6] for p in done] == ["seg001"]  # only whole segments
-    monkeypatch.setattr(engine, "_run_task", real)
-    assert runner.invoke(app, ["run", cfg, "--stages", "1"]).exit_code == 0
-    assert len(list((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))) == 3
+    first = done[0].read_bytes()
+
+    # the rerun resumes at segment granularity: segment 1 is kept, only 2 and 3 are computed
+    starts = []
+
+    def count(task):
+        starts.append(task.start)
+        return real(task)
+
+    monkeypatch.setattr(engine, "_run_task", count)
+    result = runner.invoke(app, ["run", cfg, "--stages", "1"])
+    assert result.exit_code == 0, result.output
+    made = sorted((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))
+    assert len(made) == 3 and made[0].read_bytes() == first
+    assert min(starts) == fits.getheader(made[0], "SCI")["NAXIS3"]  # segment 2's first
+
+    # the same as a run that was never interrupted
+    (tmp_path / "clean").mkdir()
+    clean = run_file(tiny_sim, tmp_path / "clean", "  chunk_ints: 5\n")
+    assert runner.invoke(app, ["run", clean, "--stages", "1"]).exit_code == 0
+    for a, b in zip(
+        made, sorted((tmp_path / "clean" / "red" / "Stage1").glob("*_rateints.fits")), strict=True
+    ):
+        with fits.open(a) as x, fits.open(b) as y:
+            assert np.array_equal(x["SCI"].data, y["SCI"].data, equal_nan=True)
+            assert np.array_equal(x["DQ"].data, y["DQ"].data)
+
+    # a changed parameter recomputes every segment, whatever was finished
+    starts.clear()
+    changed = run_file(tiny_sim, tmp_path, "  chunk_ints: 5\n  time_window: 7\n")
+    assert runner.invoke(app, ["run", changed, "--stages", "1"]).exit_code == 0
+    assert starts == [0, 5, 10, 15, 20]
 
 
 # --- the 14 bad or odd inputs exolrs once got wrong (issue 18): four silently wrong answers,

@@ -6,6 +6,7 @@ is the same; otherwise it says what changed, in one line, and recomputes."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from importlib import metadata
@@ -36,6 +37,23 @@ def make_record(inputs, params: dict, references: dict | None = None) -> dict:
         "parameters": json.loads(json.dumps(params, default=str)),
         "references": {k: _identity(v) for k, v in sorted((references or {}).items()) if v},
     }
+
+
+def digest(record: dict) -> str:
+    """A short fingerprint of a record (16 hex digits), kept in each product's header as
+    EXPROV so that a product can be matched to what made it on its own."""
+    text = json.dumps(record, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def product_digest(path) -> str | None:
+    """The EXPROV fingerprint in a product's primary header (None when absent/unreadable)."""
+    from astropy.io import fits
+
+    try:
+        return fits.getval(path, "EXPROV", 0)
+    except (OSError, KeyError, ValueError, IndexError):
+        return None
 
 
 def _path(output_dir, stage: str) -> Path:

@@ -29,7 +29,7 @@ from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
 from exolrs.io.chunks import read_integrations, read_integrations_raw, read_pixeldq
 from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
-from exolrs.io.provenance import make_record, reusable, save_record
+from exolrs.io.provenance import digest, make_record, product_digest, reusable, save_record
 from exolrs.io.segments import Exposure, discover_segments
 from exolrs.parallel import make_executor
 from exolrs.stage1 import (
@@ -510,7 +510,21 @@ def run_stage1(
     load_stage1_refs(refset.paths, header)  # fail early on a bad reference file
     group_time = float(header.get("TGROUP", header.get("TFRAME")))
     halo = halo_for(params)
-    chunks = plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
+    fingerprint = digest(record)
+    done = [] if force_redo else finished_segments(targets, fingerprint)
+    if done:
+        log.info(
+            "Stage 1: %d of %d segments were finished by a run with the same inputs and "
+            "parameters; computing the other %d",
+            len(done),
+            len(targets),
+            len(targets) - len(done),
+        )
+    chunks = [
+        (a, b)
+        for a, b in plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
+        if _segment_of(exposure, a) not in done
+    ]
     tasks = (_Task(exposure, a, b, halo, dict(refset.paths), params, group_time) for a, b in chunks)
     own_executor = executor is None
     if own_executor:
@@ -521,10 +535,12 @@ def run_stage1(
 
         bar = Progress(transient=True)
         bar.start()
-        task_id = bar.add_task("Stage 1", total=exposure.nints)
+        task_id = bar.add_task("Stage 1", total=sum(b - a for a, b in chunks))
         progress = lambda done, total: bar.update(task_id, completed=done)  # noqa: E731
     try:
-        totals = _stream(exposure, tasks, executor, targets, params, refset, progress)
+        keywords = {**_provenance(params, refset), "EXPROV": fingerprint}
+        total = sum(b - a for a, b in chunks)
+        totals = _stream(exposure, tasks, executor, targets, keywords, total, progress)
     finally:
         if bar is not None:
             bar.stop()
@@ -536,14 +552,24 @@ def run_stage1(
     return products
 
 
-def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dict:
+def finished_segments(targets, fingerprint: str) -> list[int]:
+    """The segments whose rateints a run with the same record already wrote (their EXPROV
+    header keyword is `fingerprint`): an interrupted run resumes after them."""
+    return [k for k, path in enumerate(targets) if product_digest(path) == fingerprint]
+
+
+def _segment_of(exposure: Exposure, start: int) -> int:
+    return next(k for k, (s0, s1) in enumerate(exposure.ranges) if s0 <= start < s1)
+
+
+def _stream(exposure, tasks, executor, targets, keywords, total, progress) -> dict:
     """Run the chunk tasks and write each segment's rateints as soon as it is complete;
     returns the step times summed over chunks."""
     totals: dict[str, float] = {}
     writers: dict[int, IntegrationsWriter] = {}
     done = 0
     for result in executor.ordered_map(_run_task, tasks):
-        seg = next(k for k, (s0, s1) in enumerate(exposure.ranges) if s0 <= result.start < s1)
+        seg = _segment_of(exposure, result.start)
         if seg not in writers:
             s0, s1 = exposure.ranges[seg]
             writers[seg] = IntegrationsWriter(
@@ -552,7 +578,7 @@ def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dic
                 (exposure.ny, exposure.nx),
                 header=exposure.segment_headers[seg],
                 int_times=exposure.segment_int_times(seg),
-                extra_keywords=_provenance(params, refset),
+                extra_keywords=keywords,
             )
         writers[seg].write(
             result.start - exposure.ranges[seg][0],
@@ -568,7 +594,7 @@ def _stream(exposure, tasks, executor, targets, params, refset, progress) -> dic
             totals[k] = totals.get(k, 0.0) + v
         done += result.stop - result.start
         if progress:
-            progress(done, exposure.nints)
+            progress(done, total)
     log.info("Stage 1 step times (s, summed over chunks): %s", totals)
     return totals
 
