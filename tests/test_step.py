@@ -44,12 +44,56 @@ def test_run_saves_then_reuses_then_recomputes_when_asked(tmp_path):
     out = Double(x, output_dir=tmp_path / "o").run()
     np.testing.assert_array_equal(out, 2 * x)
     assert (tmp_path / "o" / "x_double.npy").exists() and Double.calls == 1
-    again = Double(x, output_dir=tmp_path / "o").run(factor=5.0)
+    again = Double(x, output_dir=tmp_path / "o").run()
     np.testing.assert_array_equal(again, 2 * x)  # reused: the saved product
     assert Double.calls == 1
-    redo = Double(x, output_dir=tmp_path / "o").run(force_redo=True, factor=5.0)
-    np.testing.assert_array_equal(redo, 5 * x)
+    redo = Double(x, output_dir=tmp_path / "o").run(force_redo=True)
+    np.testing.assert_array_equal(redo, 2 * x)
     assert Double.calls == 2
+
+
+def test_a_changed_parameter_or_input_recomputes_and_says_so(tmp_path, caplog):
+    Double.calls = 0
+    x = np.arange(3.0)
+    Double(x, output_dir=tmp_path).run()
+    with caplog.at_level("WARNING"):
+        changed = Double(x, output_dir=tmp_path).run(factor=5.0)
+    np.testing.assert_array_equal(changed, 5 * x)  # not the product made with factor 2
+    assert Double.calls == 2
+    assert "Double: parameters (factor: None → 5.0) changed" in caplog.text
+    caplog.clear()
+    with caplog.at_level("WARNING"):
+        other = Double(x + 1, output_dir=tmp_path).run(factor=5.0)  # the upstream changed
+    np.testing.assert_array_equal(other, 5 * (x + 1))
+    assert "Double: input files changed" in caplog.text
+    Double(x + 1, output_dir=tmp_path).run(factor=5.0)
+    assert Double.calls == 3  # the same again: reused
+
+
+def test_fingerprints_see_a_changed_array_file_or_product(tmp_path):
+    from exolrs.io.provenance import fingerprint
+    from exolrs.io.ramps import RampProduct
+
+    a = np.zeros((64, 64, 64), np.float32)
+    base = fingerprint(a)
+    b = a.copy()
+    b[10:20] = 1.0
+    assert fingerprint(b) != base and fingerprint(a.copy()) == base
+    f = tmp_path / "x.fits"
+    f.write_bytes(b"1")
+    first = fingerprint([f])
+    f.write_bytes(b"22")
+    assert fingerprint([f]) != first
+    from astropy.io import fits
+
+    def product(data, history):
+        return RampProduct(
+            data, np.zeros(1, np.uint8), np.zeros(1), fits.Header(), None, "r", history=history
+        )
+
+    p = fingerprint(product(a, ["DQInit"]))
+    assert fingerprint(product(a, ["DQInit", "Saturation"])) != p
+    assert fingerprint(product(b, ["DQInit"])) != p
 
 
 def test_constructor_kwargs_are_defaults_of_run(tmp_path):

@@ -4,7 +4,9 @@
         save_results=True, force_redo=False, do_plot=False, **params)
 
 `inputs` are file names or the previous step's in-memory product.  `run` reuses the step's
-saved products when they all exist (unless `force_redo`), otherwise loads the inputs, applies
+saved products when they all exist and were made from the same inputs, parameters and
+references (a record beside them, `.exolrs_step.<first product>.json`; a difference is said in one
+line and recomputes), unless `force_redo`; otherwise it loads the inputs, applies
 the stage's pure functions (`apply`), draws the step's figures into `output_dir` when
 `do_plot`, and saves the products when `save_results` (nothing later ever needs them on
 disk).  A step class only says how its product is loaded, computed, named and saved; the
@@ -16,6 +18,8 @@ from __future__ import annotations
 import logging
 import os
 from pathlib import Path
+
+from exolrs.io.provenance import fingerprint, make_record, reusable, save_record
 
 log = logging.getLogger(__name__)
 
@@ -58,16 +62,28 @@ class Step:
         whose product is a file)."""
         params = {**self.kwargs, **params}
         expected = self.expected_outputs(params)
-        if save_results and not force_redo and expected and all(p.exists() for p in expected):
-            log.info("%s: outputs exist, reusing them (force_redo=True recomputes)", self.name)
-            return self.reuse(expected)
+        record = key = None
+        if save_results and expected:
+            record = make_record([], params, {**(self.references or {}), "crds": self.crds_path})
+            record["step"] = self.name
+            record["inputs"] = fingerprint(self.input_data)
+            key = f"step.{expected[0].name}"
+            reuse, note = reusable(self.output_dir, key, record, expected, force_redo)
+            if reuse:
+                log.info("%s: outputs exist, reusing them (force_redo=True recomputes)", self.name)
+                return self.reuse(expected)
+            if note:
+                log.warning("%s", note.replace("step:", f"{self.name}:", 1))
         data = self.load(self.input_data)
         result = self.apply(data, **params)
         if do_plot:
             self.figures = self.plot(data, result)
         if save_results:
             self.output_dir.mkdir(parents=True, exist_ok=True)
-            return self.save(result, data)
+            out = self.save(result, data)
+            if record is not None:
+                save_record(self.output_dir, key, record)
+            return out
         return result
 
     # --- what a step class provides ------------------------------------------------------

@@ -56,6 +56,38 @@ def product_digest(path) -> str | None:
         return None
 
 
+SAMPLED = 1 << 20  # elements of an array hashed for its fingerprint, at most
+
+
+def fingerprint(obj):
+    """What an input to a notebook step is, JSON-able and cheap: files by identity (name,
+    size, modification time); arrays by shape, dtype and a hash of ≤ 2²⁰ evenly strided
+    elements (a changed upstream parameter changes far more than that sampling can miss, and
+    hashing a full 10 GB cube would cost more than most steps); products (dataclasses) field by
+    field; lists element by element."""
+    import dataclasses
+
+    import numpy as np
+
+    if isinstance(obj, str | os.PathLike):
+        return _identity(obj)
+    if isinstance(obj, np.ndarray):
+        flat = obj.reshape(-1)
+        sample = np.ascontiguousarray(flat[:: max(1, flat.size // SAMPLED)])
+        return [list(obj.shape), str(obj.dtype), hashlib.blake2b(sample.tobytes()).hexdigest()[:16]]
+    if isinstance(obj, list | tuple):
+        return [fingerprint(x) for x in obj]
+    if isinstance(obj, dict):
+        return {str(k): fingerprint(v) for k, v in obj.items()}
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: fingerprint(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if hasattr(obj, "tostring") and hasattr(obj, "cards"):  # an astropy FITS header
+        return hashlib.blake2b(obj.tostring().encode()).hexdigest()[:16]
+    if obj is None or isinstance(obj, bool | int | float):
+        return obj
+    return repr(obj)[:200]
+
+
 def _path(output_dir, stage: str) -> Path:
     return Path(output_dir) / f".exolrs_{stage}.json"
 
