@@ -82,6 +82,9 @@ def main() -> None:
                 "steps_over_autocorr": white["steps_over_autocorr"],
                 "channel_steps_over_autocorr_min": min(spectrum["steps_over_autocorr"]),
                 "white_gp": [white.get("gp_amplitude"), white.get("gp_timescale_min")],
+                "channels_with_gp": int(np.sum(np.isfinite(channels["gp_amplitude"])))
+                if "gp_amplitude" in channels.colnames
+                else 0,
                 "n_channels": len(spectrum["depth"]),
                 "allan_slope": white["allan_slope"],
                 "detrend": params.detrend,

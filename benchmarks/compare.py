@@ -484,14 +484,12 @@ def _stage4_lines() -> list[str]:
             "Honest errors give a pull (recovered − injected)/σ with standard deviation 1;",
             "with N realisations the standard deviation itself is uncertain by ≈ 1/√(2N).",
             "",
-            "| noise / red_noise option | realisations | pull mean | pull std | mean β | "
-            "seconds |",
-            "|---|---|---|---|---|---|",
+            "| noise / red_noise option | realisations | pull mean | pull std | mean β |",
+            "|---|---|---|---|---|",
         ]
         for label, p in r.items():
             lines.append(
-                f"| {label} | {p['n']} | {p['mean']:+.2f} | {p['std']:.2f} | {p['beta']:.2f} | "
-                f"{p.get('seconds', float('nan')):.0f} |"
+                f"| {label} | {p['n']} | {p['mean']:+.2f} | {p['std']:.2f} | {p['beta']:.2f} |"
             )
         lines.append("")
     return lines

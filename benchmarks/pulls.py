@@ -1,6 +1,7 @@
 """Pull test of Stage 4's depth errors: are they honest under white and red noise?
 
-    python benchmarks/pulls.py [--realisations 300] [--seed 0] [--options none,beta,gp]
+    python benchmarks/pulls.py [--realisations 300] [--seed 0] [--options none,beta,auto,gp]
+        [--kinds white,ar1,white+ar1,white+1/f]
 
 Light curves are simulated directly with batman (a transit times a linear baseline) plus
 noise of one of four kinds, at the cadence of program 2783 (1 779 integrations; here over
@@ -8,7 +9,7 @@ noise of one of four kinds, at the cadence of program 2783 (1 779 integrations; 
 as a pipeline's would be.  The red parts: an AR(1) process with a 10 min correlation time,
 and 1/f noise (power ∝ 1/f from the span to the cadence), each at half the white rms (pure
 AR(1): at the white rms).  Each light curve is fitted as a Stage 4 channel (orbit and limb
-darkening fixed, Rp/R* and the baseline free) with `red_noise: none`, `beta` and `gp`, and
+darkening fixed, Rp/R* and the baseline free) with `red_noise: none`, `beta`, `auto` and `gp`, and
 the pull (recovered − injected depth)/σ is collected.  Honest errors give a pull standard
 deviation of 1.  Prints one JSON line: per noise kind and option, the pulls' mean and
 standard deviation, the mean β and the seconds.  `tests/stage4/test_pulls.py` runs the same
@@ -28,7 +29,7 @@ RP, U = 0.14, (0.1, 0.05)
 N_POINTS, SPAN, WHITE = 1779, 0.2, 1e-3
 RED_LEVEL, RED_TIME = 0.5, 10 / 1440  # red noise rms / white rms; correlation time (days)
 KINDS = ("white", "ar1", "white+ar1", "white+1/f")
-OPTIONS = ("none", "beta", "gp")
+OPTIONS = ("none", "beta", "auto", "gp")
 
 
 def transit_light_curve(t: np.ndarray) -> np.ndarray:
@@ -112,10 +113,13 @@ def main() -> None:
     ap.add_argument("--realisations", type=int, default=300)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--options", default=",".join(OPTIONS), help="red_noise options")
+    ap.add_argument("--kinds", default=",".join(KINDS), help="noise kinds")
     ap.add_argument("--save", action="store_true", help="write results/<date>-pulls.json")
     args = ap.parse_args()
     table = {}
     for i, kind in enumerate(KINDS):
+        if kind not in args.kinds.split(","):
+            continue
         for option in args.options.split(","):
             table[f"{kind} / {option}"] = pulls(kind, option, args.realisations, args.seed + i)
             print(kind, option, table[f"{kind} / {option}"], flush=True)
@@ -125,7 +129,8 @@ def main() -> None:
         from pathlib import Path
 
         out = Path(__file__).resolve().parent / "results" / f"{datetime.date.today()}-pulls.json"
-        out.write_text(json.dumps(table, indent=1))
+        earlier = json.loads(out.read_text()) if out.exists() else {}  # runs of other cases
+        out.write_text(json.dumps({**earlier, **table}, indent=1))
 
 
 if __name__ == "__main__":

@@ -140,7 +140,7 @@ class Stage4Config(_Section):
         10000, ge=100, description="Most steps per channel (it stops at min_autocorr)."
     )
     red_noise: Literal["auto", "gp", "beta", "none"] = Field(
-        "beta",
+        "auto",
         description="gp: a Gaussian process (exponential kernel) for correlated noise, its "
         "amplitude and time scale sampled; auto: gp where it improves the likelihood, white "
         "noise elsewhere; beta: widen errors by the residuals' time-averaging β; none: white.",
