@@ -75,7 +75,7 @@ def test_gp_marginal_likelihood_equals_the_dense_computation():
     """ln L = −½(n−k) ln χ²_C − ½ ln det XᵀC⁻¹X − ½ ln det C (coefficients and noise scale
     integrated out) with C built as a dense matrix."""
     m = _models(count=1)[0]
-    m.enable_gp()
+    m.enable_gp({"rp": 0.14})
     assert m.nonlinear == ["rp", *gp.NAMES]
     n = m.t.size
     for theta in ([0.141, -0.5, -4.5], [0.139, 1.0, -2.0], [0.14, -4.0, -3.5]):
@@ -93,7 +93,11 @@ def test_gp_marginal_likelihood_equals_the_dense_computation():
         )
         assert m.log_prob(theta) == pytest.approx(expect, abs=1e-6)
     lo, hi = m.bounds[gp.NAMES[1]]
-    assert np.exp(lo) == pytest.approx(10 * 0.2 / (n - 1)) and np.exp(hi) == pytest.approx(1.0)
+    ingress = gp.ingress_duration(1.0, 8.0, 0.3, 0.14)
+    assert ingress == pytest.approx(0.00585, abs=1e-5)  # (T14 − T23)/2 of this orbit
+    grazing = gp.ingress_duration(1.0, 8.0, 1.0, 0.14)
+    assert grazing == pytest.approx(0.5 * np.sqrt(1.14**2 - 1) / (8 * np.pi))  # T14 / 2
+    assert np.exp(lo) == pytest.approx(ingress / 3) and np.exp(hi) == pytest.approx(1.0)
     assert m.log_prob([0.14, -0.5, hi + 0.1]) == -np.inf
 
 

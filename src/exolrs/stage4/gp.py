@@ -27,22 +27,38 @@ import numpy as np
 
 NAMES = ("ln_gp_amp", "ln_gp_tau")
 AMP_RANGE = (0.01, 100.0)  # red rms / median propagated error
-# τ from 10 cadences to 5 × the observation's span.  Shorter red noise is white to the depth,
-# and the noise scale s already absorbs it; with the range starting at 2 cadences the posterior
-# split between a fast and a slow τ under 1/f noise and the depth errors came out 30 % small
-SHORTEST, LONGEST = 10.0, 5.0
+# τ from a third of the ingress (or egress) duration to 5 × the observation's span.  Red noise
+# much faster than the ingress averages out in a depth like white noise, and the noise scale s
+# absorbs it; below that the single exponential split between the fast and the slow parts of
+# 1/f-like noise and under-weighted the slow part that moves a depth.  The fraction was chosen by
+# the pull test (benchmarks/pulls.py, 60 light curves each, white + 1/f and white + AR(1)):
+# τ ≥ 10 cadences 1.41 and –; ≥ ingress/3 1.02 and 0.95; ≥ ingress/2 0.88 and 0.94;
+# ≥ ingress 0.79 and 0.98.
+INGRESS_FRACTION = 1 / 3
+LONGEST = 5.0
 # `red_noise: auto` keeps the GP only when it raises the likelihood by this much over white
 # noise (ln L at the best of its start grid); for white noise, 2 Δln L ~ χ²₂: 0.7 % above 5
 AUTO_GAIN = 5.0
 
 
-def bounds(t: np.ndarray) -> dict[str, tuple[float, float]]:
-    """Log-uniform prior ranges of ρ and τ for a light curve sampled at times `t` (days)."""
+def ingress_duration(period: float, a: float, b: float, rp: float) -> float:
+    """Ingress (= egress) duration (days) of a circular orbit: (T14 − T23)/2, or T14/2 for a
+    grazing transit (Winn 2010, eqs. 14–15 in the small-angle form)."""
+    t14 = period / np.pi * np.sqrt(max((1 + rp) ** 2 - b * b, 0.0)) / a
+    inner = (1 - rp) ** 2 - b * b
+    t23 = period / np.pi * np.sqrt(inner) / a if inner > 0 else 0.0
+    return 0.5 * (t14 - t23)
+
+
+def bounds(t: np.ndarray, ingress: float) -> dict[str, tuple[float, float]]:
+    """Log-uniform prior ranges of ρ and τ for a light curve sampled at times `t` (days) with
+    a transit whose ingress lasts `ingress` days."""
     cadence = float(np.median(np.diff(t))) if t.size > 1 else 1.0
     span = float(t[-1] - t[0]) if t.size > 1 else 1.0
+    shortest = max(INGRESS_FRACTION * ingress, 2 * cadence)
     return {
         NAMES[0]: (float(np.log(AMP_RANGE[0])), float(np.log(AMP_RANGE[1]))),
-        NAMES[1]: (float(np.log(SHORTEST * cadence)), float(np.log(LONGEST * span))),
+        NAMES[1]: (float(np.log(shortest)), float(np.log(max(LONGEST * span, 2 * shortest)))),
     }
 
 

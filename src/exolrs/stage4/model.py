@@ -73,6 +73,7 @@ class LightCurveModel:
         self.table: FixedOrbitTransit | None = None
         self.gp = False
         self.gp_gain = 0.0  # ln L the GP gains over white noise at the start (fit.gp_start)
+        self.gp_cells = None  # its likelihood over a grid of ln ρ, ln τ there (fit.gp_start)
         self.dt = self.t - self.t.mean()
         self.ts = self.t - self.t[0]
         self.vectors = {k: (v - v.mean()) / (v.std() or 1.0) for k, v in self.detrend.items()}
@@ -95,13 +96,16 @@ class LightCurveModel:
             self.static_columns[:, :, None] * self.static_columns[:, None, :]
         ).reshape(self.t.size, n_static * n_static)
 
-    def enable_gp(self) -> None:
+    def enable_gp(self, values: dict[str, float]) -> None:
         """Model the noise as the propagated errors plus an exponential-kernel Gaussian
-        process (`gp.py`): ln ρ and ln τ join the sampled parameters."""
+        process (`gp.py`): ln ρ and ln τ join the sampled parameters, τ's prior starting at
+        a third of the ingress that `values` (a, b, Rp/R*, with the fixed ones) give."""
         if self.gp:
             return
         self.gp = True
-        self.bounds = {**gp.bounds(self.t), **self.bounds}
+        v = {**values, **self.fixed}
+        ingress = gp.ingress_duration(self.period, v["a"], v["b"], v.get("rp", 0.1))
+        self.bounds = {**gp.bounds(self.t, ingress), **self.bounds}
         self.free = [*self.free, *gp.NAMES]
         self.nonlinear = [*self.nonlinear, *gp.NAMES]
         self.err_ref = float(np.median(self.err))
