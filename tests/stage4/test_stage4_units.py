@@ -248,3 +248,16 @@ def test_a_dead_channel_is_skipped_and_said(tmp_path, caplog):
     assert spec.meta["skipped_channels_um"] == [9.5]
     assert np.all(np.isfinite(spec["depth"]))
     assert "9.500 µm not fitted" in caplog.text and "9.500" in r.warnings[0]
+
+
+def test_channel_groups_are_even_and_balanced():
+    from exolrs.stage4.engine import GROUP_SIZE, channel_groups
+
+    for n in (1, 2, 5, 18, 28, 60, 61):
+        groups = channel_groups(n)
+        sizes = [len(g) for g in groups]
+        assert np.array_equal(np.concatenate(groups), np.arange(n))
+        assert max(sizes) <= GROUP_SIZE and max(sizes) - min(sizes) <= 1
+        assert len(groups) % 2 == 0 or n == 1
+    assert [len(g) for g in channel_groups(28)] == [7, 7, 7, 7]
+    assert [len(g) for g in channel_groups(18)] == [9, 9]
