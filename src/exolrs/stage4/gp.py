@@ -27,14 +27,14 @@ import numpy as np
 
 NAMES = ("ln_gp_amp", "ln_gp_tau")
 AMP_RANGE = (0.01, 100.0)  # red rms / median propagated error
-# τ from a third of the ingress (or egress) duration to 5 × the observation's span.  Red noise
-# much faster than the ingress averages out in a depth like white noise, and the noise scale s
-# absorbs it; below that the single exponential split between the fast and the slow parts of
-# 1/f-like noise and under-weighted the slow part that moves a depth.  The fraction was chosen by
-# the pull test (benchmarks/pulls.py, 60 light curves each, white + 1/f and white + AR(1)):
-# τ ≥ 10 cadences 1.41 and –; ≥ ingress/3 1.02 and 0.95; ≥ ingress/2 0.88 and 0.94;
-# ≥ ingress 0.79 and 0.98.
-INGRESS_FRACTION = 1 / 3
+# τ from ¾ of the ingress (or egress) duration to 5 × the observation's span.  Red noise much
+# faster than the ingress averages out in a depth like white noise, and the noise scale s
+# absorbs it; from shorter τ the single exponential split between the fast and the slow parts
+# of 1/f-like noise and under-weighted the slow part that moves a depth.  The fraction was
+# chosen by the pull test (benchmarks/pulls.py, 100 light curves each, ingress 52 cadences):
+# pull standard deviation under white + 1/f noise 1.41 with τ from 10 cadences, 1.33 from
+# ingress/3, 1.18 from ingress/2, 1.03 from ¾ ingress; under white + AR(1) 1.04, 1.01, 0.93.
+INGRESS_FRACTION = 0.75
 LONGEST = 5.0
 # `red_noise: auto` keeps the GP only when it raises the likelihood by this much over white
 # noise (ln L at the best of its start grid); for white noise, 2 Δln L ~ χ²₂: 0.7 % above 5

@@ -99,7 +99,7 @@ class LightCurveModel:
     def enable_gp(self, values: dict[str, float]) -> None:
         """Model the noise as the propagated errors plus an exponential-kernel Gaussian
         process (`gp.py`): ln ρ and ln τ join the sampled parameters, τ's prior starting at
-        a third of the ingress that `values` (a, b, Rp/R*, with the fixed ones) give."""
+        ¾ of the ingress that `values` (a, b, Rp/R*, with the fixed ones) give."""
         if self.gp:
             return
         self.gp = True
