@@ -440,7 +440,8 @@ def _stage4_lines() -> list[str]:
             "plus R = 20 channels (18) and plus 0.25 µm channels (28), 2 processes.  *before* is",
             "the previous sampler (emcee stretch move, fixed chain lengths, additive jitter);",
             "*after* the default now (differential-evolution ensemble, channels in lockstep,",
-            "noise scale integrated out, chains run to 50 autocorrelation times, red-noise β).",
+            "noise scale integrated out, chains run to 50 autocorrelation times, `red_noise:",
+            "auto`: no light curve of this simulation took the GP).",
             "",
             "| run | white fit (s) | channels (s) | total (s) | white steps/τ | "
             "shortest channel steps/τ | peak RSS (MB) |",
