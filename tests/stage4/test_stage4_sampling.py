@@ -195,3 +195,31 @@ def test_run_until_converged_reports_the_chain_length_as_it_grows():
     # the first ensemble stopped stepping once converged; the second went on alone
     assert calls[0] == (0, 1) and calls[-1] == (1,)
     assert len(kept[1]) > len(kept[0])
+
+
+def test_many_transits_at_once_equal_batman():
+    """Transit.many (separations for all walkers, batman's quadratic kernel on the in-transit
+    points) against batman's own light_curve, one parameter set at a time."""
+    from exolrs.stage4.transit import Transit
+
+    rng = np.random.default_rng(4)
+    t = np.linspace(-0.25, 0.25, 1500)
+    tr = Transit(t, 4.055)
+    n = 40
+    t0 = rng.uniform(-0.05, 0.05, n)
+    a = rng.uniform(5, 15, n)
+    b = rng.uniform(0, 1.2, n)
+    rp = rng.uniform(0.02, 0.2, n)
+    u1, u2 = rng.uniform(0, 0.5, n), rng.uniform(-0.1, 0.4, n)
+    many = tr.many(t0, a, b, rp, u1, u2)
+    one = np.array([tr.one(*row) for row in zip(t0, a, b, rp, u1, u2, strict=True)])
+    assert many.shape == (n, t.size)
+    assert np.max(np.abs(many - one)) < 1e-12
+    assert np.any(many < 1)  # some walkers do transit
+    # a full orbit: the planet behind the star (the eclipse phase) hides nothing
+    t_full = np.linspace(0, 4.055, 4000)
+    assert np.allclose(
+        Transit(t_full, 4.055).many(0.0, 8.0, 0.2, 0.15, 0.1, 0.2)[0],
+        Transit(t_full, 4.055).one(0.0, 8.0, 0.2, 0.15, 0.1, 0.2),
+        atol=1e-12,
+    )

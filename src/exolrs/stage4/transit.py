@@ -34,7 +34,8 @@ class Transit:
         self.eclipse = eclipse
         self._params = p
         kind = "secondary" if eclipse else "primary"
-        self._model = batman.TransitModel(p, np.asarray(t, np.float64), transittype=kind)
+        self.t = np.asarray(t, np.float64)
+        self._model = batman.TransitModel(p, self.t, transittype=kind)
 
     def one(self, t0, a, b, rp, u1=0.0, u2=0.0, fp=0.0) -> np.ndarray:
         """Relative flux for one parameter set (b the impact parameter, a = a/R*; for an
@@ -50,9 +51,32 @@ class Transit:
 
     def many(self, t0, a, b, rp, u1, u2, fp=0.0) -> np.ndarray:
         """(W, n) relative flux, one row per parameter set (arrays of length W, or
-        scalars shared by all)."""
+        scalars shared by all).
+
+        Transits: the sky-projected separations of every walker at once (circular orbit, as
+        batman's `_rsky`: d = a √(1 − cos²f sin²i), f = 2π(t − t0)/P, the planet behind the
+        star out of reach), then batman's own quadratic limb-darkening kernel on each walker's
+        in-transit points only.  Measured on the full-size white fit: batman's
+        `light_curve` wrapper cost ≈ 120 µs a walker, 72 % of the white fit's time; the
+        result is batman's to 1e−14 (tests/stage4)."""
         cols = np.broadcast_arrays(t0, a, b, rp, u1, u2, fp)
-        return np.array([self.one(*row) for row in zip(*cols, strict=True)])
+        if self.eclipse:
+            return np.array([self.one(*row) for row in zip(*cols, strict=True)])
+        from batman import _quadratic_ld
+
+        t0, a, b, rp, u1, u2 = (np.atleast_1d(np.asarray(c, float)) for c in cols[:6])
+        phase = 2 * np.pi / self._params.per * (self.t[None, :] - t0[:, None])
+        sin_i2 = 1.0 - np.clip(b / a, -1, 1) ** 2
+        cos_f = np.cos(phase)
+        d = a[:, None] * np.sqrt(np.maximum(1.0 - cos_f**2 * sin_i2[:, None], 0.0))
+        near = (d < 1.0 + np.abs(rp)[:, None]) & (cos_f > 0)
+        out = np.ones_like(d)
+        for w in np.flatnonzero(near.any(axis=1)):
+            k = near[w]
+            out[w, k] = _quadratic_ld._quadratic_ld(
+                np.ascontiguousarray(d[w, k]), abs(float(rp[w])), float(u1[w]), float(u2[w]), 1
+            )
+        return out
 
 
 class FixedOrbitTransit:
