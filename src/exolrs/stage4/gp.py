@@ -6,18 +6,18 @@ kernel on top of the propagated errors, for ensembles of walkers at once.
 σ the propagated errors, σ̄ their median, ρ the red amplitude relative to them and τ its
 time scale; s is the noise scale `model.py` integrates out.  ln ρ and ln τ are sampled with
 the transit (uniform priors: log-uniform in ρ and τ), so the depth errors include what the
-data leave open about the red noise; the light-curve pull test (benchmarks/pulls.py) chose
-this over fixing ρ, τ at their maximum-likelihood values, which left the errors 15–40 % too
-small under red noise.
+data leave open about the red noise (in a grid prototype of the pull test, fixing ρ, τ at their
+maximum-likelihood values left the depth errors 10–40 % too small under red noise).
 
 The kernel is one celerite term (Foreman-Mackey et al. 2017): C = L D Lᵀ with L unit lower
 triangular and semiseparable, so the factorisation, the solve of L z = x and with it every
 inner product xᵀC⁻¹y and ln det C cost O(n).  `whitened_gram` runs that recursion for a batch
 of walkers, each with its own ρ, τ and design, in one compiled loop.  celerite2 is the
 oracle in tests/stage4/test_gp.py; measured reason for not calling it per walker: a
-channel's walker needs celerite2's `compute` and `apply_inverse` (≈ 90 µs for 1 779 points
-and five vectors, mostly call overhead and the unused upper solve) against ≈ 15 µs here, and
-the channels make ≈ 10⁶ such evaluations (docs/benchmarks.md).
+channel's walker needs celerite2's `compute` and `apply_inverse`, 185–240 µs for 1 779 points
+and five vectors (call overhead and the upper solve this likelihood does not need), against
+≈ 30 µs a walker here in a batch of 200, and a full-size reduction with red residuals makes
+≈ 10⁶ such evaluations.
 """
 
 from __future__ import annotations
