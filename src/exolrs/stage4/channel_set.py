@@ -72,6 +72,14 @@ class ChannelSet:
         c = first.static_columns
         self.log_scale = float(np.sum(np.log(first.static_scale)))
         flux = np.array([m.flux for m in models])
+        self.gp = first.gp
+        if self.gp:  # every walker whitened by its own covariance (_gp_normal_equations)
+            self.t, self.columns = first.t, np.ascontiguousarray(c[:, :, None])
+            self.flux_t = np.ascontiguousarray(flux.T)
+            self.var_t = np.ascontiguousarray(np.array([m.err**2 for m in models]).T)
+            self.err_ref = np.array([m.err_ref for m in models])
+            self.gp_index = [self.nonlinear.index(n) for n in gp.NAMES]
+            return
         w = np.array([m.weight for m in models])
         wf = w * flux
         self.g0 = np.einsum("ct,ti,tj->cij", w, c, c)
@@ -81,13 +89,6 @@ class ChannelSet:
         outer = (ci[:, :, None] * ci[:, None, :]).reshape(len(self.inside), -1)
         self.q = w[:, self.inside, None] * outer[None]  # (C, n_in, k²)
         self.r = wf[:, self.inside, None] * ci[None]  # (C, n_in, k)
-        self.gp = first.gp
-        if self.gp:
-            self.t, self.columns = first.t, np.ascontiguousarray(c[:, :, None])
-            self.flux_t = np.ascontiguousarray(flux.T)
-            self.var_t = np.ascontiguousarray(np.array([m.err**2 for m in models]).T)
-            self.err_ref = np.array([m.err_ref for m in models])
-            self.gp_index = [self.nonlinear.index(n) for n in gp.NAMES]
 
     def in_bounds(self, theta: np.ndarray) -> np.ndarray:
         return np.all((theta >= self.lo) & (theta <= self.hi), axis=-1)

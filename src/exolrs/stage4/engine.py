@@ -170,7 +170,6 @@ def channel_groups(n: int) -> list[np.ndarray]:
     return [g for g in np.array_split(np.arange(n), count) if len(g)]
 
 
-
 def _fit_channel_group(group: list[_ChannelTask]) -> list[FitResult]:
     """Fit a group of channels: in lockstep when they can be stacked (the de sampler, ramp
     time scales fixed), otherwise one by one."""

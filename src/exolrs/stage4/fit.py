@@ -62,26 +62,12 @@ class FitResult:
 def least_squares_start(m: LightCurveModel, start: dict[str, float]):
     """Maximum-likelihood non-linear parameters (`m.nonlinear`) with the linear coefficients
     solved exactly at every step (variable projection), and their Laplace covariance from the
-    Jacobian (None when it is singular).  With a GP (`m.gp`) the least squares is white and
-    the GP's ρ, τ come from a grid of its likelihood at that solution (`gp_start`)."""
+    Jacobian (None when it is singular).  White noise: a GP's ρ, τ come after, from
+    `gp_start`."""
     from scipy.optimize import least_squares
 
-    names = [n for n in m.nonlinear if n not in gp.NAMES]
+    names = list(m.nonlinear)
     x0 = np.array([start[n] for n in names], float)
-    if m.gp:
-        white = LightCurveModel(
-            m.t,
-            m.flux,
-            m.err,
-            m.period,
-            [n for n in m.free if n not in gp.NAMES],
-            m.fixed,
-            m.bounds,
-            m.detrend,
-            m.eclipse,
-        )
-        white.table = m.table
-        return gp_start(m, *least_squares_start(white, start))
     if not names:
         return x0, None
     lo = np.array([m.bounds.get(n, (-np.inf, np.inf))[0] for n in names])
@@ -207,12 +193,15 @@ def prepare(m: LightCurveModel, start: dict[str, float], red_noise: str):
     tempered by the residuals' β² (and the covariance widened to match); with `"gp"` the
     noise gains the Gaussian process of `gp.py`; with `"auto"` it keeps it only when the data
     ask for it (`gp.AUTO_GAIN`)."""
+    m.disable_gp()  # the least squares is white (a model prepared before starts over)
+    theta0, cov = least_squares_start(m, start)
     if red_noise in ("gp", "auto"):
         m.enable_gp(start)
-    theta0, cov = least_squares_start(m, start)
-    if red_noise == "auto" and m.gp_gain < gp.AUTO_GAIN:
-        m.disable_gp()
-        theta0, cov = theta0[: len(m.nonlinear)], None if cov is None else cov[:-2, :-2]
+        with_gp = gp_start(m, theta0, cov)
+        if red_noise == "gp" or m.gp_gain >= gp.AUTO_GAIN:
+            theta0, cov = with_gp
+        else:
+            m.disable_gp()
     if red_noise == "beta":
         m.temper = beta_factor(m.flux - m.best_fit(theta0)[1]) ** 2
         cov = None if cov is None else cov * m.temper

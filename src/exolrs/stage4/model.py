@@ -117,6 +117,7 @@ class LightCurveModel:
         self.gp = False
         self.free = [n for n in self.free if n not in gp.NAMES]
         self.nonlinear = [n for n in self.nonlinear if n not in gp.NAMES]
+        self.bounds = {k: v for k, v in self.bounds.items() if k not in gp.NAMES}
 
     def gp_kernel(self, v: dict) -> tuple[np.ndarray, np.ndarray]:
         """The GP's variance and time scale (days) for an ensemble's values."""
@@ -192,11 +193,7 @@ class LightCurveModel:
         scale[:, si] = self.static_scale
         dyn = []
         for j in di:
-            col = np.broadcast_to(_column(self, self.linear[j], v), a.shape)
-            s_j = np.sqrt(np.mean(col**2, axis=1))
-            s_j[s_j == 0] = 1.0
-            col = col / s_j[:, None]
-            scale[:, j] = s_j
+            col, scale[:, j] = _scaled_column(self, self.linear[j], v, a.shape)
             cross = (g * col) @ self.static_columns
             precision[:, si, j] = cross
             precision[:, j, si] = cross
@@ -220,11 +217,8 @@ class LightCurveModel:
         n_w, k = len(a), len(self.linear)
         cols, scale = [], np.ones((n_w, k))
         for j, name in enumerate(self.linear):
-            col = np.broadcast_to(_column(self, name, v), a.shape)
-            s_j = np.sqrt(np.mean(col**2, axis=1))
-            s_j[s_j == 0] = 1.0
-            cols.append((col / s_j[:, None]).T)
-            scale[:, j] = s_j
+            col, scale[:, j] = _scaled_column(self, name, v, a.shape)
+            cols.append(col.T)
         amp2, tau = self.gp_kernel(v)
         gram, log_det = gp.whitened_gram(
             self.t,
@@ -336,6 +330,15 @@ def _column(m: LightCurveModel, name: str, v: dict) -> np.ndarray:
         tau = np.asarray(v[f"tau{name[1]}"], float)
         return np.exp(-m.ts / tau[..., None]) if tau.ndim else np.exp(-m.ts / tau)
     return m.vectors[name[2:]]
+
+
+def _scaled_column(m: LightCurveModel, name: str, v: dict, shape) -> tuple:
+    """A systematics column for every walker ((W, n), `shape`) scaled to unit rms, and the
+    scales (W,) (columns are scaled for the conditioning of the normal equations)."""
+    col = np.broadcast_to(_column(m, name, v), shape)
+    s = np.sqrt(np.mean(col**2, axis=1))
+    s[s == 0] = 1.0
+    return col / s[:, None], s
 
 
 def is_linear(name: str) -> bool:
