@@ -176,6 +176,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             references=cfg.references,
             crds_path=cfg.crds_path,
             force_redo=force_redo,
+            progress=(lambda d, n: progress("Stage 2", d, n)) if progress else None,
         )
         if r2.note:
             record.setdefault("notes", []).append(r2.note)
@@ -186,6 +187,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             "bad_pixels": r2.n_bad_pixels,
             "time_outliers": r2.n_time_outliers,
             "trace_x": r2.trace_x,
+            "resumed_segments": r2.resumed_segments,
             "figures": [str(f) for f in r2.figures],
         }
     if 3 in stages:

@@ -159,3 +159,37 @@ def test_trace_found_under_a_bright_background_with_a_column_gradient():
     frame = 100 + 0.3 * (x - 36)[None, :] + rng.normal(0, 0.5, (416, 72))
     frame += 8 * np.exp(-0.5 * ((x - 37.3) / 1.2) ** 2)[None, :]
     assert abs(trace_center_estimate(frame) - 37.3) < 0.3
+
+
+def test_pca_by_blocks_of_rows_and_after_removal():
+    """The Gram matrix summed over blocks of rows gives the whole cube's decomposition, and
+    `without_components` is the decomposition of the cube after the removal."""
+    rng = np.random.default_rng(3)
+    n, ny, nx = 40, 12, 5
+    basis = rng.normal(size=(4, ny * nx))
+    cube = (rng.normal(size=(n, 4)) * [9, 5, 3, 2]) @ basis + 0.1 * rng.normal(size=(n, ny * nx))
+    cube = cube.reshape(n, ny, nx).astype(np.float32)
+    cube[3, 2, 1] = np.nan
+    whole = pca.pca_cube(cube, 3)
+    gram = sum(pca.gram(pca.centred(cube[:, a:b])[1]) for a, b in ((0, 5), (5, 12)))
+    eigen = pca.decompose(gram, 3)
+    images = np.concatenate(
+        [
+            pca.eigenimages(eigen, pca.centred(cube[:, a:b])[1]).reshape(3, b - a, nx)
+            for a, b in ((0, 5), (5, 12))
+        ],
+        axis=1,
+    )
+    blocks = pca.result(eigen, pca.centred(cube)[0], images)
+    np.testing.assert_allclose(blocks.timeseries, whole.timeseries, rtol=1e-4, atol=1e-3)
+    np.testing.assert_allclose(blocks.eigenimages, whole.eigenimages, atol=1e-5)
+    np.testing.assert_allclose(blocks.variance_fraction, whole.variance_fraction, rtol=1e-5)
+
+    cube[3, 2, 1] = 0.0  # a NaN would take a new mean after the removal: not a projection
+    wide = pca.pca_cube(cube, 4)
+    after = pca.without_components(wide, [1], 3)
+    direct = pca.pca_cube(pca.remove_components(cube, wide, [1]), 3)
+    np.testing.assert_allclose(np.abs(after.timeseries), np.abs(direct.timeseries), atol=2e-3)
+    np.testing.assert_allclose(after.variance_fraction, direct.variance_fraction, rtol=1e-3)
+    with pytest.raises(ValueError, match="not among"):
+        pca.without_components(wide, [5], 3)

@@ -20,6 +20,7 @@ from exolrs.dq import DO_NOT_USE
 from exolrs.stats import median_of_window, neighbour_start
 
 _OFFSETS = (-2, -1, 1, 2)
+HALO = max(abs(d) for d in _OFFSETS)  # rows of neighbours a block of rows needs each side
 
 
 def _row_neighbours(frame: np.ndarray) -> np.ndarray:
@@ -45,10 +46,15 @@ def correct_bad_pixels(sci, err, deep, static, space_thresh=10.0, time_thresh=10
 
     Returns (sci, err, bad-pixel map, number of temporal outliers)."""
     hot = find_bad_pixels(deep, static.astype(np.uint32) * DO_NOT_USE, space_thresh)
-    sci = replace_bad_pixels(sci, hot, inplace=inplace)
-    err = replace_bad_pixels(err, hot, inplace=inplace)
+    sci, err = replace_in(sci, err, hot, inplace)
     sci, n_time = clip_time_outliers(sci, time_thresh, inplace=inplace)
     return sci, err, hot, n_time
+
+
+def replace_in(sci, err, bad, inplace=False):
+    """`replace_bad_pixels` of both the data and its error (a block of rows works as the
+    whole frame does, given two rows of its neighbours on each side)."""
+    return replace_bad_pixels(sci, bad, inplace=inplace), replace_bad_pixels(err, bad, inplace)
 
 
 def find_bad_pixels(

@@ -58,13 +58,19 @@ def apply_flat(
             e += t * t
         np.sqrt(e, out=err[i])
         sci[i] /= f
-    flags = np.zeros(f.shape, np.uint32)
+    dq |= flat_flags(flat, flat_dq)
+    return sci, err, dq
+
+
+def flat_flags(flat: np.ndarray, flat_dq: np.ndarray | None = None) -> np.ndarray:
+    """(ny, nx) DQ flags a flat adds to every integration: its own DQ, and NO_FLAT_FIELD |
+    DO_NOT_USE where it has no valid value."""
+    flags = np.zeros(np.shape(flat), np.uint32)
     if flat_dq is not None:
         flags |= flat_dq.astype(np.uint32)
     raw = np.asarray(flat)
     flags[~np.isfinite(raw) | (raw <= 0)] |= np.uint32(NO_FLAT_FIELD | DO_NOT_USE)
-    dq |= flags
-    return sci, err, dq
+    return flags
 
 
 def flat_variance(

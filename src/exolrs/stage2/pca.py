@@ -3,8 +3,11 @@ chosen components removed (e.g. one tracking the trace's x-drift).
 
 The mean image is subtracted before the decomposition, so "removing component 1" removes the
 strongest *variation*, never the mean image.  Computed from the (nints × nints) Gram matrix
-(one float32 product and a small eigen-decomposition), exact and fast for thousands of
-integrations.
+X Xᵀ of the centred cube X (one float32 product and a small eigen-decomposition), exact and
+fast for thousands of integrations.  The Gram matrix is a sum over pixels, so a cube read in
+blocks of rows gives the same decomposition (`centred`, `gram`, `decompose`, `eigenimages`:
+Stage 2's streamed engine); `pca_cube` is the whole cube at once.  With eigenpairs (λ, v) of
+X Xᵀ, the eigen-images are Xᵀv / √λ and their time series v √λ.
 """
 
 from __future__ import annotations
@@ -23,43 +26,92 @@ class PCAResult:
     variance_fraction: np.ndarray  # (k,)
 
 
-def pca_cube(
-    cube: np.ndarray, n_components: int = 10, weights: np.ndarray | None = None
-) -> PCAResult:
-    """Principal components of a (nints, ny, nx) cube (NaN treated as the mean)."""
-    n = cube.shape[0]
+@dataclass
+class Eigen:
+    """The leading eigenpairs of X Xᵀ and its trace (the total variance)."""
+
+    values: np.ndarray  # (k,) float64, ≥ 0, decreasing
+    vectors: np.ndarray  # (nints, k)
+    total: float
+
+    @property
+    def timeseries(self) -> np.ndarray:
+        """(k, nints) float32: each integration's projection on each eigen-image."""
+        return (self.vectors * np.sqrt(self.values)).T.astype(np.float32)
+
+
+def centred(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(mean image, X) of a (nints, …) block: X the block minus its mean, flattened to
+    (nints, pixels) float32, NaN as the mean (pixels NaN throughout have mean 0)."""
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # pixels NaN throughout
-        mean = np.nan_to_num(np.nanmean(cube, axis=0))
-    x = np.nan_to_num(cube - mean).reshape(n, -1).astype(np.float32)
-    if weights is not None:
-        x *= weights.ravel().astype(np.float32)
-    gram = (x @ x.T).astype(np.float64)
-    vals, vecs = np.linalg.eigh(gram)
-    order = np.argsort(vals)[::-1][: min(n_components, n)]
-    vals, vecs = np.clip(vals[order], 0, None), vecs[:, order]
-    images = (vecs.T.astype(np.float32) @ x) / np.sqrt(np.where(vals > 0, vals, 1))[:, None]
-    if weights is not None:
-        w = weights.ravel().astype(np.float32)
-        images = np.where(w > 0, images / np.where(w > 0, w, 1), 0.0)
-        norms = np.linalg.norm(images, axis=1, keepdims=True)
-        images /= np.where(norms > 0, norms, 1)
-    centred = x if weights is None else np.nan_to_num(cube - mean).reshape(n, -1)
-    ts = (centred @ images.T).T
-    total = float(np.trace(gram)) or 1.0
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nan_to_num(np.nanmean(block, axis=0)).astype(np.float32)
+    x = np.nan_to_num(block - mean).reshape(block.shape[0], -1).astype(np.float32, copy=False)
+    return mean, x
+
+
+def gram(x: np.ndarray) -> np.ndarray:
+    """X Xᵀ (float64) of a centred (nints, pixels) block; sums over blocks."""
+    return (x @ x.T).astype(np.float64)
+
+
+def decompose(gram_matrix: np.ndarray, n_components: int) -> Eigen:
+    """The `n_components` leading eigenpairs of a Gram matrix."""
+    vals, vecs = np.linalg.eigh(gram_matrix)
+    order = np.argsort(vals)[::-1][: min(n_components, len(vals))]
+    return Eigen(np.clip(vals[order], 0, None), vecs[:, order], float(np.trace(gram_matrix)))
+
+
+def eigenimages(eigen: Eigen, x: np.ndarray) -> np.ndarray:
+    """(k, pixels) float32: the eigen-images over the pixels of the centred block `x`."""
+    scale = np.sqrt(np.where(eigen.values > 0, eigen.values, 1))[:, None]
+    return (eigen.vectors.T.astype(np.float32) @ x) / scale.astype(np.float32)
+
+
+def result(eigen: Eigen, mean: np.ndarray, images: np.ndarray) -> PCAResult:
+    """The `PCAResult` of a decomposition, its mean image and eigen-images (k, ny, nx)."""
     return PCAResult(
         mean.astype(np.float32),
-        images.reshape(-1, *cube.shape[1:]),
-        ts.astype(np.float32),
-        (vals / total).astype(np.float32),
+        images.astype(np.float32, copy=False),
+        eigen.timeseries,
+        (eigen.values / (eigen.total or 1.0)).astype(np.float32),
     )
+
+
+def pca_cube(cube: np.ndarray, n_components: int = 10) -> PCAResult:
+    """Principal components of a (nints, ny, nx) cube (NaN treated as the mean)."""
+    mean, x = centred(cube)
+    eigen = decompose(gram(x), n_components)
+    return result(eigen, mean, eigenimages(eigen, x).reshape(-1, *cube.shape[1:]))
+
+
+def check_components(remove, n_computed: int) -> list[int]:
+    """`remove` (1-based, as in the tutorial) as a list, each among the computed ones."""
+    for k in remove or ():
+        if not 1 <= k <= n_computed:
+            raise ValueError(f"component {k} not among the {n_computed} computed")
+    return list(remove or ())
 
 
 def remove_components(cube: np.ndarray, pca: PCAResult, remove) -> np.ndarray:
     """Cube with components `remove` (1-based, as in the tutorial) subtracted."""
     out = cube.astype(np.float32, copy=True)
-    for k in remove or ():
-        if not 1 <= k <= len(pca.timeseries):
-            raise ValueError(f"component {k} not among the {len(pca.timeseries)} computed")
+    for k in check_components(remove, len(pca.timeseries)):
         out -= pca.timeseries[k - 1][:, None, None] * pca.eigenimages[k - 1][None]
     return out
+
+
+def without_components(pca: PCAResult, remove, n_components: int) -> PCAResult:
+    """The decomposition of the cube after `remove_components(cube, pca, remove)`, without
+    recomputing it: removing eigen-images projects them out, so the others (and the mean)
+    are unchanged and only their variance fractions grow.  `pca` must hold
+    `n_components + len(remove)` components for `n_components` to remain."""
+    removed = {k - 1 for k in check_components(remove, len(pca.timeseries))}
+    keep = [k for k in range(len(pca.timeseries)) if k not in removed][:n_components]
+    left = 1.0 - float(sum(pca.variance_fraction[k] for k in removed))
+    return PCAResult(
+        pca.mean,
+        pca.eigenimages[keep],
+        pca.timeseries[keep],
+        (pca.variance_fraction[keep] / (left if left > 0 else 1.0)).astype(np.float32),
+    )

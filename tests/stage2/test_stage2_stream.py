@@ -1,0 +1,107 @@
+"""Stage 2 streamed: blocks of rows give the products of one block, memory is bounded by
+the block budget, and a run stopped while writing resumes at its first unwritten segment."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from astropy.io import fits
+
+from exolrs.errors import ExolrsError
+from exolrs.io import read_integrations_product
+from exolrs.stage2 import engine
+
+
+@pytest.fixture(scope="module")
+def rateints(tiny_sim, tmp_path_factory):
+    from exolrs.config import Stage1Config
+    from exolrs.stage1.engine import run_stage1
+
+    return run_stage1(
+        tiny_sim["uncal"],
+        tmp_path_factory.mktemp("s1"),
+        params=Stage1Config(miri_drop_groups=2),
+        references=tiny_sim["refs"],
+    )
+
+
+def _run(rateints, tiny_sim, out, **kw):
+    return engine.run_stage2(
+        rateints, out, target="T", references=tiny_sim["refs"], do_plot=False, **kw
+    )
+
+
+def _products(result):
+    cube = read_integrations_product(result.calints)
+    return cube.sci, cube.err, cube.dq, fits.getdata(result.deep_frame)
+
+
+@pytest.mark.parametrize("options", [{}, {"remove_components": [1], "miri_method": "slope"}])
+def test_blocks_of_a_few_rows_equal_one_block(rateints, tiny_sim, tmp_path, monkeypatch, options):
+    one = _run(rateints, tiny_sim, tmp_path / "one", **options)
+    monkeypatch.setattr(engine, "BLOCK_MB", 1e-9)  # one row a block: 416 blocks, 2-row halos
+    seen = []
+    rows = _run(
+        rateints,
+        tiny_sim,
+        tmp_path / "rows",
+        progress=lambda done, total: seen.append((done, total)),
+        **options,
+    )
+    for a, b in zip(_products(one), _products(rows), strict=True):
+        # removing a component sums the Gram matrix over 416 blocks: float32 rounding
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.nanmax(np.abs(a)))
+    assert (one.n_bad_pixels, one.n_time_outliers) == (rows.n_bad_pixels, rows.n_time_outliers)
+    assert seen[-1][0] == seen[-1][1] > 416  # every block and segment reported
+    assert not (tmp_path / "rows" / engine.WORK_DIR).exists()  # scratch removed when done
+
+
+def test_a_stopped_run_resumes_at_its_first_unwritten_segment(
+    rateints, tiny_sim, tmp_path, monkeypatch
+):
+    full = _run(rateints, tiny_sim, tmp_path / "full")
+    out = tmp_path / "stopped"
+    write = engine._write_segment
+    calls = []
+
+    def stop_after_one(*args):
+        if calls:
+            raise KeyboardInterrupt
+        calls.append(args[1])
+        return write(*args)
+
+    monkeypatch.setattr(engine, "_write_segment", stop_after_one)
+    with pytest.raises(KeyboardInterrupt):
+        _run(rateints, tiny_sim, out)
+    assert (out / engine.WORK_DIR / "state.npz").exists()
+    assert [p.exists() for p in full.calints] and len(list(out.glob("*_calints.fits"))) == 1
+    monkeypatch.setattr(engine, "_write_segment", write)
+    passes = []
+    monkeypatch.setattr(engine, "_statistics", lambda *a: passes.append(a))  # must not run
+    again = _run(rateints, tiny_sim, out)
+    assert passes == [] and again.resumed_segments == 1
+    for a, b in zip(_products(full), _products(again), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert not (out / engine.WORK_DIR).exists()
+
+
+def test_changed_parameters_discard_a_stopped_runs_state(rateints, tiny_sim, tmp_path, monkeypatch):
+    out = tmp_path / "s2"
+    write = engine._write_segment
+
+    def stop(*args):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(engine, "_write_segment", stop)
+    with pytest.raises(KeyboardInterrupt):
+        _run(rateints, tiny_sim, out)
+    monkeypatch.setattr(engine, "_write_segment", write)
+    again = _run(rateints, tiny_sim, out, time_thresh=6.0)  # a different run: recomputed
+    assert again.resumed_segments == 0
+    reference = _run(rateints, tiny_sim, tmp_path / "ref", time_thresh=6.0)
+    np.testing.assert_array_equal(_products(again)[0], _products(reference)[0])
+
+
+def test_remove_components_beyond_those_computed_is_a_clear_error(rateints, tiny_sim, tmp_path):
+    with pytest.raises(ExolrsError, match=r"remove_components.*pca_components = 3"):
+        _run(rateints, tiny_sim, tmp_path, pca_components=3, remove_components=[4])
