@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from exolrs.cli import app
@@ -18,6 +20,21 @@ def test_simulate_tiny(tmp_path):
     assert (tmp_path / "o" / "truth.ecsv").is_file()
     assert (tmp_path / "o" / "exolrs.yaml").is_file()
     assert "wrote 3 uncal segment(s)" in result.output
+
+
+def test_simulate_with_a_config_overriding_the_preset(tmp_path):
+    config = tmp_path / "sys.yaml"
+    config.write_text("nints: 12\nsystematics:\n  red_noise_ppm: 300\n")
+    result = runner.invoke(
+        app, ["simulate", str(tmp_path / "o"), "--preset", "tiny", "--config", str(config)]
+    )
+    assert result.exit_code == 0, result.output
+    truth = json.loads((tmp_path / "o" / "truth.json").read_text())
+    assert truth["nints"] == 12 and truth["config"]["systematics"]["red_noise_ppm"] == 300
+    config.write_text("systematics:\n  red_noise: 300\n")
+    bad = runner.invoke(app, ["simulate", str(tmp_path / "p"), "--config", str(config)])
+    assert bad.exit_code == 2 and "unknown key `systematics.red_noise`" in bad.output
+    assert "Traceback" not in bad.output and not (tmp_path / "p" / "uncal").exists()
 
 
 def test_unknown_preset_exit_2_no_traceback(tmp_path):

@@ -68,13 +68,20 @@ def progress_bar(description: str) -> Progress:
     )
 
 
-def _simulate(outdir: Path, preset: str, seed: int, workers: int) -> dict:
+def _simulate(
+    outdir: Path, preset: str, seed: int, workers: int, config: Path | None = None
+) -> dict:
     from exolrs.simulate import PRESETS, simulate_tso
+    from exolrs.simulate.config import preset as preset_config
+    from exolrs.simulate.config import with_overrides
 
     if preset not in PRESETS:
         raise ExolrsError(
             f"unknown simulation preset {preset!r}; choose one of {', '.join(PRESETS)}"
         )
+    cfg = preset_config(preset, seed=seed)
+    if config is not None:
+        cfg = with_overrides(cfg, _read_yaml(config), str(config))
     from exolrs.io.products import ensure_writable_dir
 
     ensure_writable_dir(outdir)
@@ -84,7 +91,22 @@ def _simulate(outdir: Path, preset: str, seed: int, workers: int) -> dict:
         def tick(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        return simulate_tso(outdir, preset, seed=seed, workers=workers, progress=tick)
+        return simulate_tso(outdir, config=cfg, workers=workers, progress=tick)
+
+
+def _read_yaml(path: Path) -> dict:
+    """A YAML mapping from `path`, or a one-line error naming the file."""
+    import yaml
+
+    try:
+        data = yaml.safe_load(Path(path).read_text())
+    except OSError as exc:
+        raise ExolrsError(f"cannot read {path}: {exc.strerror or exc}") from None
+    except yaml.YAMLError as exc:
+        raise ExolrsError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
+    if not isinstance(data, dict):
+        raise ExolrsError(f"{path} must hold a mapping (section: {{field: value}})")
+    return data
 
 
 @app.command()
@@ -96,11 +118,18 @@ def simulate(
     ] = "small",
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same files).")] = 42,
     workers: Annotated[int, typer.Option(help="Processes generating integrations.")] = 2,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            help="YAML overriding the preset: sections planet, systematics, detector, scene "
+            "(e.g. `systematics: {red_noise_ppm: 300}`) and nints, ngroups.",
+        ),
+    ] = None,
 ) -> None:
     """Simulate a MIRI/LRS slitless TSO (uncal segments, CRDS-format references, truth)."""
     if workers < 1:
         raise ExolrsError(f"--workers {workers}: give 1 or more worker processes")
-    result = _simulate(outdir, preset, seed, workers)
+    result = _simulate(outdir, preset, seed, workers, config)
     console.print(
         f"wrote {len(result['uncal'])} uncal segment(s) ({result['nints']} integrations × "
         f"{result['ngroups']} groups), {len(result['refs'])} reference files and the truth "

@@ -74,6 +74,35 @@ class SystematicsConfig:
     # detector settling: fractional flux change of integrations 1, 2, … (program 2783's
     # background exposure: −2.70, −0.75, −0.25, −0.12 %, then flat)
     settling: tuple[float, ...] = ()
+    # --- Options whose shape differs from the reduction's model (all off by default). ---
+    # The ramp's time constant changes with wavelength: τ(λ) = τ · ratio^((λ − 5 µm) / 7 µm),
+    # and a second, slower exponential ramp.
+    ramp_tau_ratio_12um: float = 1.0
+    second_ramp_amplitude: float = 0.0
+    second_ramp_tau_hours: float = 3.0
+    # Correlated (red) noise in the stellar flux: AR(1), achromatic, rms per integration and
+    # correlation time.
+    red_noise_ppm: float = 0.0
+    red_noise_tau_minutes: float = 10.0
+    # An asymmetric background: a glow on the left of the trace (columns below it), a fraction
+    # of the row's stellar flux at 11 µm (scaling as λ⁴), decaying with an e-folding length.
+    glow_fraction_11um: float = 0.0
+    glow_scale_px: float = 8.0
+    # Read noise with heavier tails than Gaussian: Student's t with this many degrees of
+    # freedom, scaled to the same rms (0 = Gaussian).
+    read_noise_tail_dof: float = 0.0
+    # Random-telegraph pixels: a fraction of pixels whose dark current jumps between two
+    # levels (+rate when high), staying a geometric number of integrations in each state.
+    telegraph_fraction: float = 0.0
+    telegraph_rate_dn_s: float = 20.0
+    telegraph_dwell_ints: float = 30.0
+    # Cosmic-ray showers: per integration on the subarray, a saturating core and an extended
+    # halo (amplitude × exp(−r / scale) out to the radius).
+    shower_rate_per_int: float = 0.0
+    shower_core_dn: float = 40000.0
+    shower_halo_dn: float = 300.0
+    shower_halo_scale_px: float = 2.0
+    shower_radius_px: int = 6
 
 
 @dataclass
@@ -224,3 +253,62 @@ def _calibrated(cfg: SimConfig) -> SimConfig:
 
 
 PRESETS = ("tiny", "small", "medium", "program2783")
+
+
+_SECTIONS = ("planet", "systematics", "detector", "scene")
+_TOP = ("nints", "ngroups", "nints_per_segment", "seed")
+
+
+def with_overrides(cfg: SimConfig, overrides: dict, source: str = "the overrides") -> SimConfig:
+    """A copy of `cfg` with `overrides` applied: sections (``planet``, ``systematics``,
+    ``detector``, ``scene``) of field: value, and the top-level ``nints``, ``ngroups``,
+    ``nints_per_segment``, ``seed``.  An unknown key or a value of the wrong type is an
+    `ExolrsError` naming it and `source`."""
+    out = dataclasses.replace(cfg)
+    for key, value in (overrides or {}).items():
+        if key in _SECTIONS:
+            if not isinstance(value, dict):
+                raise ExolrsError(f"{source}: `{key}:` must be a mapping of field: value")
+            section = getattr(out, key)
+            fields = {f.name: f for f in dataclasses.fields(section)}
+            changes = {}
+            for name, v in value.items():
+                if name not in fields:
+                    raise ExolrsError(
+                        f"{source}: unknown key `{key}.{name}`; the keys are "
+                        + ", ".join(sorted(fields))
+                    )
+                changes[name] = _typed(v, getattr(section, name), f"{source}: `{key}.{name}`")
+            setattr(out, key, dataclasses.replace(section, **changes))
+        elif key in _TOP:
+            setattr(out, key, _typed(value, getattr(out, key), f"{source}: `{key}`"))
+        else:
+            raise ExolrsError(
+                f"{source}: unknown key `{key}`; use {', '.join(_SECTIONS + _TOP)}"
+            )
+    return out
+
+
+def _typed(value, current, where: str):
+    """`value` as the type of the field's `current` value (int, float, bool, str, tuple)."""
+    try:
+        if isinstance(current, bool):
+            if not isinstance(value, bool):
+                raise TypeError
+            return value
+        if isinstance(current, tuple):
+            return tuple(float(v) for v in value)
+        if isinstance(current, int):
+            if isinstance(value, bool) or int(value) != value:
+                raise TypeError
+            return int(value)
+        if isinstance(current, float):
+            if isinstance(value, bool):
+                raise TypeError
+            return float(value)
+        return value
+    except (TypeError, ValueError):
+        raise ExolrsError(
+            f"{where} = {value!r} must be {type(current).__name__} like {current!r}"
+        ) from None
+

@@ -28,7 +28,13 @@ from astropy.table import Table
 
 from exolrs.simulate import scene
 from exolrs.simulate.config import NROWS, TFRAME, SimConfig, preset
-from exolrs.simulate.detector import DetectorMaps, dark_ramp, make_detector, simulate_ramps
+from exolrs.simulate.detector import (
+    DetectorMaps,
+    dark_ramp,
+    make_detector,
+    simulate_ramps,
+    telegraph_states,
+)
 from exolrs.simulate.uncal import (
     UncalSegmentWriter,
     integration_times,
@@ -56,14 +62,23 @@ class _Model:
         self.lc[0] *= 1.0 - cfg.systematics.first_int_gain_deficit
         for k, f in enumerate(cfg.systematics.settling[: cfg.nints]):  # detector settling
             self.lc[k] *= 1.0 + f
-        self.background = scene.background_rate(cfg).astype(np.float32)
+        rng = np.random.default_rng([cfg.seed, 4])
+        self.red_noise = scene.red_noise(cfg.nints, cfg.int_time_s, cfg, rng)
+        self.lc *= 1.0 + self.red_noise[:, None]
+        self.background = (scene.background_rate(cfg) + scene.glow_rate(cfg)).astype(np.float32)
+        self.telegraph = telegraph_states(cfg.nints, cfg, np.random.default_rng([cfg.seed, 5]))
 
     def rate(self, start: int, stop: int) -> np.ndarray:
         """Detected rate (n, y, x) DN/s of integrations [start, stop), flat applied."""
         star = scene.star_rate_cube(
             self.lc[start:stop], self.dx[start:stop], self.dy[start:stop], self.cfg
         )
-        return (star + self.background[None]) * self.maps.flat[None]
+        rate = (star + self.background[None]) * self.maps.flat[None]
+        ys, xs, states = self.telegraph
+        if len(ys):  # telegraph pixels: extra dark current while high
+            extra = self.cfg.systematics.telegraph_rate_dn_s * states[start:stop]
+            rate[:, ys, xs] += extra.astype(np.float32)
+        return rate
 
     def chunk(self, start: int, stop: int) -> tuple[np.ndarray, list]:
         rng = np.random.default_rng([self.cfg.seed, 3, start])
@@ -280,6 +295,7 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
     weights = scene.star_rate(rows, cfg)[white]
     pt["transit_white"] = model.transit[:, white] @ weights / weights.sum()
     pt["systematics_white"] = (model.lc / model.transit)[:, white] @ weights / weights.sum()
+    pt["red_noise"] = model.red_noise  # included in systematics_white
     _write_table(pt, out / "truth_pointing.ecsv")
 
     cr = Table(
@@ -320,6 +336,7 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
         "hot_pixels_known": np.argwhere(m.hot_known).tolist(),
         "hot_pixels_new": np.argwhere(m.hot_new).tolist(),
         "dead_pixels": np.argwhere(m.dead).tolist(),
+        "telegraph_pixels": np.stack(model.telegraph[:2], axis=1).tolist(),
         "n_cosmic_rays": len(hits),
         "config": cfg.to_dict(),
     }

@@ -142,6 +142,44 @@ def emi_pattern(
     return np.repeat(out, 4, axis=-1)
 
 
+def read_noise_draws(shape, dof: float, rng) -> np.ndarray:
+    """Unit-variance float32 read-noise draws: Gaussian, or Student's t with `dof` > 2
+    degrees of freedom scaled by √((ν − 2)/ν) (same rms, heavier tails)."""
+    if not dof:
+        return rng.standard_normal(shape, dtype=np.float32)
+    if dof <= 2:
+        raise ValueError(f"read_noise_tail_dof must be > 2 (finite variance), got {dof}")
+    return (rng.standard_t(dof, shape) * np.sqrt((dof - 2.0) / dof)).astype(np.float32)
+
+
+def telegraph_states(nints: int, cfg: SimConfig, rng) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Random-telegraph pixels: (rows, columns, states (nints, npix) bool high), each pixel
+    a two-state Markov chain switching with probability 1 / `telegraph_dwell_ints` per
+    integration, starting in a random state."""
+    s = cfg.systematics
+    npix = round(s.telegraph_fraction * NROWS * NCOLS)
+    idx = rng.choice(NROWS * NCOLS, npix, replace=False)
+    flips = rng.random((nints, npix)) < 1.0 / max(s.telegraph_dwell_ints, 1.0)
+    flips[0] = rng.random(npix) < 0.5
+    states = (np.cumsum(flips, axis=0) % 2).astype(bool)
+    return idx // NCOLS, idx % NCOLS, states
+
+
+def _add_shower(steps, j, g, y, x, d, rng) -> float:
+    """A cosmic-ray shower in integration j from group g: a core that saturates and a halo
+    amplitude · exp(−r / scale) out to the radius.  Returns the core's DN."""
+    r = d.shower_radius_px
+    ys, xs = np.mgrid[-r : r + 1, -r : r + 1]
+    dist = np.hypot(ys, xs)
+    halo = d.shower_halo_dn * np.exp(-dist / d.shower_halo_scale_px) * (dist <= r)
+    halo *= np.exp(0.3 * rng.standard_normal(halo.shape))
+    halo[r, r] = d.shower_core_dn
+    y0, y1 = max(y - r, 0), min(y + r + 1, NROWS)
+    x0, x1 = max(x - r, 0), min(x + r + 1, NCOLS)
+    steps[j, g, y0:y1, x0:x1] += halo[y0 - y + r : y1 - y + r, x0 - x + r : x1 - x + r]
+    return float(d.shower_core_dn)
+
+
 def invert_nonlinearity(linear: np.ndarray, nonlin: np.ndarray) -> np.ndarray:
     """Raw DN whose linearity correction c0 + c1 r + c2 r² + c3 r³ equals `linear`.
 
@@ -195,6 +233,13 @@ def cosmic_rays(
                 if 0 <= y2 < NROWS and 0 <= x2 < NCOLS:
                     steps[j, gg, y2, x2] += d.cr_neighbour_fraction * aa
             hits.append((int_start + j, int(gg), int(yy), int(xx), float(aa)))
+    s = cfg.systematics
+    if s.shower_rate_per_int > 0:
+        for j, m in enumerate(rng.poisson(s.shower_rate_per_int, n)):
+            for _ in range(m):
+                y, x, g = rng.integers(0, NROWS), rng.integers(0, NCOLS), rng.integers(1, ngroups)
+                core = _add_shower(steps, j, g, y, x, s, rng)
+                hits.append((int_start + j, int(g), int(y), int(x), core))
     return np.cumsum(steps, axis=1), hits
 
 
@@ -249,7 +294,7 @@ def simulate_ramps(
     raw = invert_nonlinearity(signal, maps.nonlin).astype(np.float32)
     del signal
     raw += emi_pattern(np.arange(int_start, int_start + n), ng, maps, cfg, rng)
-    noise = rng.standard_normal(raw.shape, dtype=np.float32)
+    noise = read_noise_draws(raw.shape, cfg.systematics.read_noise_tail_dof, rng)
     noise *= maps.read_noise[None, None]
     raw += noise
     del noise

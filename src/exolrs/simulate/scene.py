@@ -202,11 +202,46 @@ def systematic_ramp(t_hours: np.ndarray, lam: np.ndarray, cfg: SimConfig) -> np.
     """Multiplicative (ntimes, nlam) systematics: exponential ramp whose amplitude changes
     sign in the shadowed region, times a linear trend."""
     s = cfg.systematics
-    shadow = np.exp(-0.5 * ((np.asarray(lam) - s.shadow_center_um) / s.shadow_width_um) ** 2)
+    lam = np.asarray(lam)
+    shadow = np.exp(-0.5 * ((lam - s.shadow_center_um) / s.shadow_width_um) ** 2)
     amp = s.ramp_amplitude + (s.shadow_amplitude - s.ramp_amplitude) * shadow
+    tau = s.ramp_tau_hours * s.ramp_tau_ratio_12um ** ((lam - 5.0) / 7.0)
     t = np.asarray(t_hours)[:, None]
-    ramp = 1.0 + amp[None, :] * np.exp(-t / s.ramp_tau_hours)
+    ramp = 1.0 + amp[None, :] * np.exp(-t / tau[None, :])
+    if s.second_ramp_amplitude:
+        ramp += s.second_ramp_amplitude * np.exp(-t / s.second_ramp_tau_hours)
     return ramp * (1.0 + 1e-6 * s.linear_ppm_per_hour * (t - t.mean()))
+
+
+def red_noise(n: int, cadence_s: float, cfg: SimConfig, rng: np.random.Generator) -> np.ndarray:
+    """(n,) relative flux of an AR(1) process: rms `red_noise_ppm`, correlation time
+    `red_noise_tau_minutes` (zeros when the rms is 0)."""
+    s = cfg.systematics
+    out = np.zeros(n)
+    if s.red_noise_ppm <= 0 or n == 0:
+        return out
+    phi = np.exp(-cadence_s / (60.0 * s.red_noise_tau_minutes))
+    e = rng.standard_normal(n) * np.sqrt(1.0 - phi * phi)
+    out[0] = rng.standard_normal()
+    for i in range(1, n):
+        out[i] = phi * out[i - 1] + e[i]
+    return 1e-6 * s.red_noise_ppm * out
+
+
+def glow_rate(cfg: SimConfig) -> np.ndarray:
+    """(NROWS, NCOLS) DN/s of an asymmetric background: on the left of the trace only, a
+    fraction `glow_fraction_11um` · (λ / 11 µm)⁴ of the row's stellar flux, spread as
+    exp(−d / `glow_scale_px`) over the columns d ≥ 1 px left of the trace centre."""
+    s = cfg.systematics
+    if s.glow_fraction_11um <= 0:
+        return np.zeros((NROWS, NCOLS))
+    y = np.arange(NROWS, dtype=np.float64)
+    lam = np.clip(wavelength_of_row(y), 4.5, 14.0)
+    d = trace_center(y, cfg)[:, None] - np.arange(NCOLS)[None, :]  # px left of the trace
+    shape = np.where(d >= 1.0, np.exp(-(d - 1.0) / s.glow_scale_px), 0.0)
+    shape /= shape.sum(axis=1, keepdims=True)
+    total = s.glow_fraction_11um * (lam / 11.0) ** 4 * star_rate(y, cfg)
+    return total[:, None] * shape
 
 
 def background_rate(cfg: SimConfig) -> np.ndarray:
