@@ -417,7 +417,7 @@ def write_docs() -> Path:
     scaling = _scaling_figure(runs)
     if scaling:
         lines += ["## Scaling", "", f"![scaling]({scaling.relative_to(DOCS).as_posix()})", ""]
-    lines += _stage1_floor_lines() + _stage4_lines()
+    lines += _stage1_floor_lines() + _stage4_lines() + _systematics_lines()
     path = DOCS / "benchmarks.md"
     path.write_text("\n".join(lines))
     return path
@@ -525,6 +525,45 @@ def _stage4_lines() -> list[str]:
             )
         lines.append("")
     return lines
+
+
+def _systematics_lines() -> list[str]:
+    """The simulator's optional systematics, each reduced with the defaults and with its
+    counter-measure (bench_systematics.py)."""
+    found = _latest("*-systematics-medium.json")
+    if not found:
+        return []
+    name, r = found
+    lines = [
+        "## Systematics: their effect on the spectrum, and the counter-measures",
+        "",
+        f"`benchmarks/bench_systematics.py` ({name}): the `{r['preset']}` preset (seed "
+        f"{r['seed']}) simulated with one of the simulator's optional systematics at a time",
+        "(`exolrs simulate --config`; same seed, so the cases differ only by the systematic),",
+        "reduced with the run file's defaults (Stages 1–4, R = 20) and with the counter-measure.",
+        "Spectrum against the injected one: χ²ν and mean bias (σ) over the channels; white",
+        "light: residual rms over the propagated noise.  Time: `exolrs run` wall seconds on",
+        f"{r['workers']} processes.",
+        "",
+        "| systematic | defaults: χ²ν · bias · white res/exp | counter-measure | with it: "
+        "χ²ν · bias · white res/exp | time (s) defaults → counter |",
+        "|---|---|---|---|---|",
+    ]
+
+    def cells(m: dict) -> str:
+        return (
+            f"{m['chi2_nu']:.2f} · {m['mean_bias_sigma']:+.2f} σ · "
+            f"{m['white_residual_over_expected']:.2f}"
+        )
+
+    for case in r["cases"].values():
+        d, c = case["defaults"], case.get("counter")
+        lines.append(
+            f"| {case['what']} | {cells(d)} | {case.get('counter_measure', '—')} | "
+            f"{cells(c) if c else '—'} | {d['wall_s']:.0f}"
+            + (f" → {c['wall_s']:.0f} |" if c else " |")
+        )
+    return [*lines, ""]
 
 
 def _spectra_figure(r: dict) -> Path | None:

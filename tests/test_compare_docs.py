@@ -100,3 +100,28 @@ def test_stage1_floor_section(compare):
     path.write_text(json.dumps(record))
     text = compare.write_docs().read_text()
     assert "| 1 | 17.5 | 57.6 | 3.30 | jump 14.8 |" in text and "1016 MB" in text
+
+
+def test_systematics_section(compare):
+    metrics = {"chi2_nu": 1.234, "mean_bias_sigma": -0.31, "white_residual_over_expected": 1.05}
+    record = {
+        "preset": "medium",
+        "seed": 7,
+        "workers": 2,
+        "cases": {
+            "glow": {
+                "what": "left glow",
+                "defaults": {**metrics, "wall_s": 80.0},
+                "counter_measure": "stage2 miri_method: slope",
+                "counter": {**metrics, "mean_bias_sigma": 0.02, "wall_s": 82.4},
+            },
+            "none": {"what": "nothing", "defaults": {**metrics, "wall_s": 79.0}},
+        },
+    }
+    (compare.RESULTS / "2026-12-02-systematics-medium.json").write_text(json.dumps(record))
+    text = compare.write_docs().read_text()
+    assert (
+        "| left glow | 1.23 · -0.31 σ · 1.05 | stage2 miri_method: slope | "
+        "1.23 · +0.02 σ · 1.05 | 80 → 82 |" in text
+    )
+    assert "| nothing | 1.23 · -0.31 σ · 1.05 | — | — | 79 |" in text
