@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
+import shutil
 import subprocess
 import sys
 import time
@@ -116,10 +117,12 @@ def _reduce(simdir: Path, out: Path, changes: dict | None, workers: int) -> dict
     }
 
 
-def run_case(name: str, work: Path, preset: str, seed: int, workers: int) -> dict:
+def run_case(
+    name: str, work: Path, preset: str, seed: int, workers: int, keep: bool = False
+) -> dict:
     what, sim_changes, counter, counter_what = CASES[name]
     simdir = work / name / "sim"
-    if not (simdir / "exolrs.yaml").exists():
+    if not (simdir / "uncal").is_dir():
         config = work / name / "systematics.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
         config.write_text(yaml.safe_dump({"systematics": sim_changes}))
@@ -135,6 +138,11 @@ def run_case(name: str, work: Path, preset: str, seed: int, workers: int) -> dic
         row["counter_measure"] = counter_what
         row["counter"] = _reduce(simdir, work / name / "counter", counter, workers)
     print(f"[systematics] {name}: {json.dumps(row)}", flush=True)
+    if not keep:  # the raw segments and Stage 1–2 products are GBs a case
+        shutil.rmtree(simdir / "uncal", ignore_errors=True)
+        for red in (work / name).glob("*/reduction"):
+            for stage in ("Stage1", "Stage2"):
+                shutil.rmtree(red / stage, ignore_errors=True)
     return row
 
 
@@ -145,6 +153,7 @@ def main() -> None:
     ap.add_argument("--seed", type=int, default=7)
     ap.add_argument("--only", default=",".join(CASES))
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--keep", action="store_true", help="keep each case's data and products")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - set(CASES)
@@ -156,7 +165,8 @@ def main() -> None:
         "seed": args.seed,
         "workers": args.workers,
         "cases": {
-            n: run_case(n, args.workdir, args.preset, args.seed, args.workers) for n in names
+            n: run_case(n, args.workdir, args.preset, args.seed, args.workers, args.keep)
+            for n in names
         },
     }
     path = HERE / "results" / f"{result['date']}-systematics-{args.preset}.json"
