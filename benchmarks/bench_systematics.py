@@ -44,6 +44,12 @@ CASES = {
         {"stage4": {"red_noise": "none"}},
         "without the default's GP: stage4 red_noise: none",
     ),
+    "references": (
+        "dark and linearity references 2 % off the truth, flat 2 % pixel to pixel",
+        {"reference_error": 0.02},
+        None,
+        "—",
+    ),
     "glow": (
         "left-side background glow, 1 % of the row's stellar flux at 11 µm (∝ λ⁴)",
         {"glow_fraction_11um": 0.01},
@@ -170,6 +176,10 @@ def main() -> None:
         },
     }
     path = HERE / "results" / f"{result['date']}-systematics-{args.preset}.json"
+    if path.exists():  # cases run separately the same day join one table
+        old = json.loads(path.read_text())
+        if (old["seed"], old["workers"]) == (args.seed, args.workers):
+            result["cases"] = {**old["cases"], **result["cases"]}
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"[systematics] wrote {path}")
 

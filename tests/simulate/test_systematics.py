@@ -135,3 +135,16 @@ def test_overrides_name_what_is_wrong():
         with_overrides(cfg, {"colour": 1})
     with pytest.raises(ExolrsError, match=r"`nints` = 2\.5 must be int"):
         with_overrides(cfg, {"nints": 2.5})
+
+
+def test_references_differ_from_the_truth_by_the_asked_error():
+    from exolrs.simulate.core import _Model, reference_arrays
+
+    cfg = preset("tiny", seed=2)
+    exact = reference_arrays(_Model(cfg))
+    cfg.systematics.reference_error = 0.02
+    off = reference_arrays(_Model(cfg))
+    np.testing.assert_allclose(off["dark"], exact["dark"] * 1.02, rtol=1e-6)
+    np.testing.assert_allclose(off["linearity"][2:], exact["linearity"][2:] * 1.02, rtol=1e-6)
+    np.testing.assert_array_equal(off["linearity"][:2], exact["linearity"][:2])
+    assert np.std(off["flat"] / exact["flat"] - 1) == pytest.approx(0.02, rel=0.05)

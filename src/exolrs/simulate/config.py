@@ -103,6 +103,10 @@ class SystematicsConfig:
     shower_halo_dn: float = 300.0
     shower_halo_scale_px: float = 2.0
     shower_radius_px: int = 6
+    # The references the reduction gets differ from the simulator's truth: the dark and the
+    # linearity's non-linear terms scaled by (1 + this), the flat by (1 + this · N(0, 1))
+    # pixel to pixel (a uniform flat scale would cancel in relative photometry).
+    reference_error: float = 0.0
 
 
 @dataclass
@@ -283,9 +287,7 @@ def with_overrides(cfg: SimConfig, overrides: dict, source: str = "the overrides
         elif key in _TOP:
             setattr(out, key, _typed(value, getattr(out, key), f"{source}: `{key}`"))
         else:
-            raise ExolrsError(
-                f"{source}: unknown key `{key}`; use {', '.join(_SECTIONS + _TOP)}"
-            )
+            raise ExolrsError(f"{source}: unknown key `{key}`; use {', '.join(_SECTIONS + _TOP)}")
     return out
 
 
@@ -311,4 +313,3 @@ def _typed(value, current, where: str):
         raise ExolrsError(
             f"{where} = {value!r} must be {type(current).__name__} like {current!r}"
         ) from None
-

@@ -220,10 +220,17 @@ def reference_arrays(model: _Model) -> dict:
         a * np.sin(2 * np.pi * (f * period) * phase + ph)
         for f, a, ph in zip(d.emi_freqs_hz, d.emi_amplitudes_dn, m.emi_phase, strict=True)
     )
+    err = cfg.systematics.reference_error
+    nonlin, flat, dark_scale = m.nonlin, m.flat, np.float32(1.0 + err)
+    if err:  # the reduction never gets the simulator's exact references
+        nonlin = m.nonlin.copy()
+        nonlin[2:] *= 1.0 + err
+        noise = np.random.default_rng([cfg.seed, 6]).standard_normal(m.flat.shape)
+        flat = (m.flat * (1.0 + err * noise)).astype(np.float32)
     return {
         "mask": mask,
         "saturation": m.saturation,
-        "linearity": m.nonlin,
+        "linearity": nonlin,
         # the dark reference predates the "new" hot pixels: they are for BadPix to find
         "dark": dark_ramp(
             dataclasses.replace(
@@ -231,13 +238,14 @@ def reference_arrays(model: _Model) -> dict:
             ),
             cfg.ngroups,
             cfg,
-        ).astype(np.float32),
+        ).astype(np.float32)
+        * dark_scale,
         "gain": m.gain,
         # JWST READNOISE references hold the noise of a correlated double sample (the
         # difference of two reads); stcal divides by sqrt(2) for the per-read noise.
         "readnoise": (m.read_noise * np.sqrt(2.0)).astype(np.float32),
         "reset": np.zeros((2, cfg.ngroups, *m.gain.shape), np.float32),
-        "flat": m.flat,
+        "flat": flat,
         "specwcs": scene.lrs_geometry(),
         "emicorr": {"Hz390": (d.emi_freqs_hz[0], wave.astype(np.float32))},
     }
