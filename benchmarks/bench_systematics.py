@@ -29,55 +29,69 @@ import yaml
 HERE = Path(__file__).resolve().parent
 EXOLRS = Path(sys.executable).with_name("exolrs")
 
+
+def _sys(**options) -> dict:
+    return {"systematics": options}
+
+
 # name: (what, simulator overrides, counter-measure run-file changes, what the counter is)
 CASES = {
     "none": ("no optional systematic (the preset as it is)", {}, None, "—"),
     "ramp": (
         "ramp τ 2× longer at 12 µm than at 5 µm, plus a second ramp (0.2 %, τ = 3 h)",
-        {"ramp_tau_ratio_12um": 2.0, "second_ramp_amplitude": 0.002, "second_ramp_tau_hours": 3.0},
+        _sys(ramp_tau_ratio_12um=2.0, second_ramp_amplitude=0.002, second_ramp_tau_hours=3.0),
         {"stage4": {"spec_free_tau": True, "n_ramps": 2}},
         "stage4 spec_free_tau: true, n_ramps: 2",
     ),
     "red_noise": (
         "AR(1) red noise, 150 ppm per integration, 10 min correlation time",
-        {"red_noise_ppm": 150.0, "red_noise_tau_minutes": 10.0},
+        _sys(red_noise_ppm=150.0, red_noise_tau_minutes=10.0),
         {"stage4": {"red_noise": "none"}},
         "without the default's GP: stage4 red_noise: none",
     ),
     "references": (
         "dark and linearity references 2 % off the truth, flat 2 % pixel to pixel",
-        {"reference_error": 0.02},
+        _sys(reference_error=0.02),
         None,
         "—",
     ),
+    "rscd": (
+        "RSCD ∝ signal^1.5 (1 % at 10 000 DN), decaying over 20 groups",
+        {"systematics": {"rscd_signal_power": 0.5}, "detector": {"rscd_tau_groups": 20.0}},
+        {"stage1": {"miri_drop_groups": 20}},
+        "stage1 miri_drop_groups: 20",
+    ),
     "glow": (
         "left-side background glow, 1 % of the row's stellar flux at 11 µm (∝ λ⁴)",
-        {"glow_fraction_11um": 0.01},
+        _sys(glow_fraction_11um=0.01),
         {"stage2": {"miri_method": "slope"}},
         "stage2 miri_method: slope",
     ),
     "read_tails": (
         "Student-t read noise (ν = 4), same rms",
-        {"read_noise_tail_dof": 4.0},
+        _sys(read_noise_tail_dof=4.0),
         {"stage1": {"flag_up_ramp": True}},
         "stage1 flag_up_ramp: true",
     ),
     "telegraph": (
         "0.2 % of pixels random-telegraph (+20 DN/s, 30-integration dwell)",
-        {"telegraph_fraction": 0.002},
+        _sys(telegraph_fraction=0.002),
         {"stage2": {"time_thresh": 5.0}},
         "stage2 time_thresh: 5",
     ),
     "showers": (
         "0.5 cosmic-ray showers per integration (saturating core, 6 px halo)",
-        {"shower_rate_per_int": 0.5},
+        _sys(shower_rate_per_int=0.5),
         {"stage2": {"time_thresh": 5.0}},
         "stage2 time_thresh: 5",
     ),
 }
 CASES["all"] = (
     "every systematic above at once",
-    {k: v for case in CASES.values() for k, v in case[1].items()},
+    {
+        section: {k: v for case in CASES.values() for k, v in case[1].get(section, {}).items()}
+        for section in ("systematics", "detector")
+    },
     None,
     "—",
 )
@@ -131,7 +145,7 @@ def run_case(
     if not (simdir / "uncal").is_dir():
         config = work / name / "systematics.yaml"
         config.parent.mkdir(parents=True, exist_ok=True)
-        config.write_text(yaml.safe_dump({"systematics": sim_changes}))
+        config.write_text(yaml.safe_dump(sim_changes))
         cmd = [str(EXOLRS), "simulate", str(simdir), "--preset", preset, "--seed", str(seed)]
         cmd += ["--workers", str(workers), "--config", str(config)]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)

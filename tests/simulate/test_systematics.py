@@ -148,3 +148,11 @@ def test_references_differ_from_the_truth_by_the_asked_error():
     np.testing.assert_allclose(off["linearity"][2:], exact["linearity"][2:] * 1.02, rtol=1e-6)
     np.testing.assert_array_equal(off["linearity"][:2], exact["linearity"][:2])
     assert np.std(off["flat"] / exact["flat"] - 1) == pytest.approx(0.02, rel=0.05)
+
+
+def test_rscd_can_depend_on_the_signal():
+    from exolrs.simulate.detector import rscd_fraction
+
+    prev = np.array([1e3, 1e4, 4e4])
+    assert rscd_fraction(prev, 0.01, 0.0) == 0.01
+    np.testing.assert_allclose(rscd_fraction(prev, 0.01, 0.5), [0.01 * 0.1**0.5, 0.01, 0.02])

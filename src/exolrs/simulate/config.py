@@ -107,6 +107,10 @@ class SystematicsConfig:
     # linearity's non-linear terms scaled by (1 + this), the flat by (1 + this · N(0, 1))
     # pixel to pixel (a uniform flat scale would cancel in relative photometry).
     reference_error: float = 0.0
+    # RSCD whose amplitude depends on the pixel's signal: the fraction of the previous
+    # integration's last signal is rscd_fraction · (signal / 10 000 DN)^power (0: linear, as
+    # the jwst RSCD model); lengthen `detector.rscd_tau_groups` (≈ 20) for the slow decay.
+    rscd_signal_power: float = 0.0
 
 
 @dataclass

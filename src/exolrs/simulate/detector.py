@@ -142,6 +142,14 @@ def emi_pattern(
     return np.repeat(out, 4, axis=-1)
 
 
+def rscd_fraction(previous: np.ndarray, fraction: float, power: float):
+    """Share of the previous integration's last signal (DN) that pulls the next one's first
+    groups: `fraction`, times (signal / 10 000 DN)^`power` when the RSCD depends on it."""
+    if not power:
+        return fraction
+    return (fraction * (np.maximum(previous, 0.0) / 1e4) ** power).astype(np.float32)
+
+
 def read_noise_draws(shape, dof: float, rng) -> np.ndarray:
     """Unit-variance float32 read-noise draws: Gaussian, or Student's t with `dof` > 2
     degrees of freedom scaled by √((ν − 2)/ν) (same rms, heavier tails)."""
@@ -289,7 +297,8 @@ def simulate_ramps(
     prev = np.empty_like(last)
     prev[1:] = last[:-1]
     prev[0] = 0.0 if prev_rate is None else (prev_rate + maps.dark_rate) * np.float32(ng * TFRAME)
-    signal -= d.rscd_fraction * prev[:, None] * rscd_decay[None]
+    frac = rscd_fraction(prev, d.rscd_fraction, cfg.systematics.rscd_signal_power)
+    signal -= (frac * prev)[:, None] * rscd_decay[None]
     signal += maps.bias[None, None]
     raw = invert_nonlinearity(signal, maps.nonlin).astype(np.float32)
     del signal
