@@ -174,6 +174,7 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(CASES))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep each case's data and products")
+    ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
     unknown = set(names) - set(CASES)
@@ -184,6 +185,7 @@ def main() -> None:
         "preset": args.preset,
         "seed": args.seed,
         "workers": args.workers,
+        **({"note": args.note} if args.note else {}),
         "cases": {
             n: run_case(n, args.workdir, args.preset, args.seed, args.workers, args.keep)
             for n in names

@@ -543,7 +543,7 @@ def _systematics_lines() -> list[str]:
         "reduced with the run file's defaults (Stages 1–4, R = 20) and with the counter-measure.",
         "Spectrum against the injected one: χ²ν and mean bias (σ) over the channels; white",
         "light: residual rms over the propagated noise.  Time: `exolrs run` wall seconds on",
-        f"{r['workers']} processes.",
+        f"{r['workers']} processes." + (f" {r['note']}" if r.get("note") else ""),
         "",
         "| systematic | defaults: χ²ν · bias · white res/exp | counter-measure | with it: "
         "χ²ν · bias · white res/exp | time (s) defaults → counter |",
