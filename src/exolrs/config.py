@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from exolrs.errors import ExolrsError
 
@@ -99,6 +99,17 @@ class PlanetConfig(_Section):
     b: float = Field(0.4, ge=0, description="Impact parameter guess.")
     rp: float | None = Field(None, gt=0, description="Rp/R* guess; null = from the depth.")
     eclipse: bool = Field(False, description="Fit a secondary eclipse instead of a transit.")
+    fixed: list[Literal["t0", "a", "b"]] = Field(
+        default_factory=list,
+        description="Orbital parameters held at the values above (e.g. a/R* and b from the "
+        "literature's many transits) instead of fitted to this white light curve.",
+    )
+
+    @model_validator(mode="after")
+    def _fixed_t0_is_given(self):
+        if "t0" in self.fixed and self.t0 is None:
+            raise ValueError("planet.fixed holds t0 but planet.t0 is not given")
+        return self
 
 
 class Stage4Config(_Section):

@@ -54,3 +54,21 @@ def test_in_memory_then_saved_then_reused(tmp_path):
     mtime = saved.spectrum.stat().st_mtime_ns
     again = FitLightCurvesStep(spec, output_dir=out).run(**PARAMS)
     assert again.spectrum == saved.spectrum and again.spectrum.stat().st_mtime_ns == mtime
+
+
+def test_an_orbit_held_at_the_run_files_values(tmp_path):
+    """`planet.fixed: [a, b]` keeps a/R* and b at the given (literature) values in the white
+    fit, and the channels inherit them."""
+    import pytest
+    from pydantic import ValidationError
+
+    from exolrs.config import Stage4Config
+    from exolrs.stage4.engine import fit_light_curves
+
+    params = {**PARAMS, "planet": {"period": 2.0, "a": 12.3, "b": 0.35, "fixed": ["a", "b"]}}
+    lc = fit_light_curves(_spectra(), Stage4Config(**params))
+    assert "a" not in lc.white.names and "b" not in lc.white.names
+    assert (lc.white.best["a"], lc.white.best["b"]) == (12.3, 0.35)
+    assert "t0" in lc.white.names
+    with pytest.raises(ValidationError, match="planet.t0 is not given"):
+        Stage4Config(planet={"period": 2.0, "fixed": ["t0"]})

@@ -282,7 +282,9 @@ def fit_light_curves(
     norm = np.median(wf[keep])
     wflux, werr = wf[keep] / norm, we[keep] / norm
     ld_free, ld_fixed = limb_darkening_setup(p, float(np.mean(p.white_range)))
-    free = ["t0", "a", "b", "rp", *ld_free, *systematics_names(p, True)]
+    orbit = [n for n in ("t0", "a", "b") if n not in p.planet.fixed]
+    free = [*orbit, "rp", *ld_free, *systematics_names(p, True)]
+    ld_fixed = {**ld_fixed, **{n: getattr(p.planet, n) for n in p.planet.fixed}}
     if p.planet.eclipse:
         if p.planet.rp is None:
             raise ExolrsError("stage4: an eclipse fit needs planet: rp: (Rp/R*) and a, b")
