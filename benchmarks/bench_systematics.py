@@ -27,6 +27,9 @@ from pathlib import Path
 import yaml
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
+
 EXOLRS = Path(sys.executable).with_name("exolrs")
 
 
@@ -97,24 +100,9 @@ CASES["all"] = (
 )
 
 
-def _merge(base: dict, changes: dict) -> dict:
-    out = dict(base)
-    for k, v in changes.items():
-        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
-    return out
-
-
 def _reduce(simdir: Path, out: Path, changes: dict | None, workers: int) -> dict:
     """`exolrs run` Stages 1–4 on the simulation with the run file changed by `changes`."""
-    cfg = yaml.safe_load((simdir / "exolrs.yaml").read_text())
-    cfg = _merge(cfg, changes or {})
-    cfg["input"] = str(simdir / cfg["input"])
-    cfg["references"] = {k: str(simdir / v) for k, v in cfg["references"].items()}
-    cfg["truth"] = str(simdir / cfg["truth"])
-    cfg["output_dir"] = str(out / "reduction")
-    out.mkdir(parents=True, exist_ok=True)
-    run_file = out / "exolrs.yaml"
-    run_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    run_file = compare._exolrs_run_file(simdir, out, changes)
     t0 = time.perf_counter()
     cmd = [str(EXOLRS), "run", str(run_file), "--workers", str(workers), "--force-redo"]
     with open(out / "exolrs.log", "w") as fh:

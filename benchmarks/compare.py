@@ -82,10 +82,20 @@ def _tree_rss_mb(root: int) -> float:
     return sum(rss.get(p, 0) for p in tree) / 2**20
 
 
-def _exolrs_run_file(simdir: Path, out: Path) -> Path:
+def _merge(base: dict, changes: dict) -> dict:
+    """`base` with `changes` applied section by section (nested mappings merged)."""
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+def _exolrs_run_file(simdir: Path, out: Path, changes: dict | None = None) -> Path:
+    """The simulation's run file with absolute paths, output in OUT/reduction and the
+    run-file `changes` applied, written as OUT/exolrs.yaml."""
     import yaml
 
-    cfg = yaml.safe_load((simdir / "exolrs.yaml").read_text())
+    cfg = _merge(yaml.safe_load((simdir / "exolrs.yaml").read_text()), changes or {})
     cfg["input"] = str(simdir / cfg["input"])
     cfg["references"] = {k: str(simdir / v) for k, v in cfg["references"].items()}
     cfg["truth"] = str(simdir / cfg["truth"])

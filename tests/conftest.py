@@ -17,6 +17,20 @@ def tiny_sim(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def tiny_rateints(tiny_sim, tmp_path_factory):
+    """Stage 1 rateints of `tiny_sim` (2 dropped groups)."""
+    from exolrs.config import Stage1Config
+    from exolrs.stage1.engine import run_stage1
+
+    return run_stage1(
+        tiny_sim["uncal"],
+        tmp_path_factory.mktemp("tiny_s1"),
+        params=Stage1Config(miri_drop_groups=2),
+        references=tiny_sim["refs"],
+    )
+
+
+@pytest.fixture(scope="session")
 def small_sim(tmp_path_factory):
     """The `small` preset (300 integrations × 40 groups in 3 segments), seed 2."""
     from exolrs.simulate import simulate_tso

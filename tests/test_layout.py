@@ -49,9 +49,7 @@ def _imports(path: Path) -> set[str]:
             else:  # from exolrs import refs, stage1 …
                 out.update(a.name for a in node.names)
         elif isinstance(node, ast.Import):
-            out.update(
-                a.name.split(".")[1] for a in node.names if a.name.startswith("exolrs.")
-            )
+            out.update(a.name.split(".")[1] for a in node.names if a.name.startswith("exolrs."))
     return out
 
 

@@ -13,16 +13,8 @@ from exolrs.stage2 import engine
 
 
 @pytest.fixture(scope="module")
-def rateints(tiny_sim, tmp_path_factory):
-    from exolrs.config import Stage1Config
-    from exolrs.stage1.engine import run_stage1
-
-    return run_stage1(
-        tiny_sim["uncal"],
-        tmp_path_factory.mktemp("s1"),
-        params=Stage1Config(miri_drop_groups=2),
-        references=tiny_sim["refs"],
-    )
+def rateints(tiny_rateints):
+    return tiny_rateints
 
 
 def _run(rateints, tiny_sim, out, **kw):

@@ -11,16 +11,8 @@ from exolrs.io.spectra import read_spectra
 
 
 @pytest.fixture(scope="module")
-def stage1_products(tiny_sim, tmp_path_factory):
-    from exolrs.config import Stage1Config
-    from exolrs.stage1.engine import run_stage1
-
-    return run_stage1(
-        tiny_sim["uncal"],
-        tmp_path_factory.mktemp("t1"),
-        params=Stage1Config(miri_drop_groups=2),
-        references=tiny_sim["refs"],
-    )
+def stage1_products(tiny_rateints):
+    return tiny_rateints
 
 
 @pytest.mark.parametrize("save", [True, False])

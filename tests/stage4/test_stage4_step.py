@@ -70,5 +70,5 @@ def test_an_orbit_held_at_the_run_files_values(tmp_path):
     assert "a" not in lc.white.names and "b" not in lc.white.names
     assert (lc.white.best["a"], lc.white.best["b"]) == (12.3, 0.35)
     assert "t0" in lc.white.names
-    with pytest.raises(ValidationError, match="planet.t0 is not given"):
+    with pytest.raises(ValidationError, match=r"planet\.t0 is not given"):
         Stage4Config(planet={"period": 2.0, "fixed": ["t0"]})
