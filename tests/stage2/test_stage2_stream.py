@@ -97,3 +97,34 @@ def test_changed_parameters_discard_a_stopped_runs_state(rateints, tiny_sim, tmp
 def test_remove_components_beyond_those_computed_is_a_clear_error(rateints, tiny_sim, tmp_path):
     with pytest.raises(ExolrsError, match=r"remove_components.*pca_components = 3"):
         _run(rateints, tiny_sim, tmp_path, pca_components=3, remove_components=[4])
+
+
+@pytest.mark.parametrize("method", ["box", "optimal"])
+def test_stage3_in_blocks_of_integrations_equals_one_block(
+    rateints, tiny_sim, tmp_path, monkeypatch, method
+):
+    """Stage 3 reads the calints a few integrations at a time (the deep frame of MAST
+    calints and the optimal weights' error model by blocks of rows): same spectra."""
+    from exolrs.io.spectra import read_spectra
+    from exolrs.stage3 import engine as stage3
+
+    s2 = _run(rateints, tiny_sim, tmp_path / "s2")
+    runs = {}
+    for chunk in (10_000, 5):
+        monkeypatch.setattr(stage3, "CHUNK_INTS", chunk)
+        for deep in (s2.deep_frame, None):
+            out = tmp_path / f"{chunk}-{deep is None}"
+            r = stage3.run_stage3(
+                s2.calints,
+                deep,
+                out,
+                extract_method=method,
+                do_plot=False,
+                references=tiny_sim["refs"],
+            )
+            runs[chunk, deep is None] = read_spectra(r.spectra)
+    for deep in (False, True):
+        a, b = runs[10_000, deep], runs[5, deep]
+        np.testing.assert_array_equal(a.flux, b.flux)
+        np.testing.assert_array_equal(a.flux_err, b.flux_err)
+        np.testing.assert_array_equal(a.x_shift, b.x_shift)

@@ -1,7 +1,9 @@
 """Stage 3: calints → stellar spectra (trace, box or optimal extraction, drift, spectra file).
 
-`extract_spectra` is the stage on arrays in memory (the `Extract1DStep` calls it directly);
-`run_stage3` reads Stage 2's files, calls it, and writes the products and figures.
+`extract_spectra` is the stage on arrays in memory (the `Extract1DStep` calls it directly):
+`locate_trace` on the deep frame, `extract_block` of integrations, `assemble_spectra` and the
+drift.  `run_stage3` runs the same pieces on Stage 2's files `CHUNK_INTS` integrations at a
+time (memory bounded whatever NINTS is) and writes the products and figures.
 """
 
 from __future__ import annotations
@@ -19,7 +21,6 @@ from exolrs.errors import ExolrsError
 from exolrs.io.products import (
     ensure_writable_dir,
     per_integration_error,
-    read_integrations_product,
     read_wavelength_image,
     row_wavelengths_of,
 )
@@ -32,6 +33,7 @@ from exolrs.io.spectra import (
     write_deep_frame,
     write_spectra,
 )
+from exolrs.io.stack import ProductStack, row_blocks
 from exolrs.io.x1dints import write_x1dints
 from exolrs.plots.stage3 import plot_2d_lightcurve, plot_drift
 from exolrs.stage2 import baseline
@@ -76,35 +78,29 @@ def check_extract_width(width: float, nx: int) -> None:
         )
 
 
-def extract_spectra(
-    sci: np.ndarray,
-    err: np.ndarray,
-    header,
-    int_times,
-    deep: np.ndarray,
-    wavelengths: np.ndarray,
-    params: Stage3Config,
-    target: str = "target",
-) -> Extraction:
-    """Trace, extraction and spectral drift of calibrated integrations (in memory).
-
-    Parameters
-    ----------
-    sci, err : (nints, ny, nx) calibrated integrations and their errors.
-    header : the calints' primary header (background method and width keywords).
-    int_times : the INT_TIMES table (or None: times are the integration index).
-    deep : (ny, nx) deep frame; wavelengths : (ny,) µm per row.
-    """
+def _check_times(int_times) -> None:
     if int_times is None or "int_mid_BJD_TDB" not in (int_times.dtype.names or ()):
         raise ExolrsError(
             "the calibrated integrations carry no INT_TIMES (mid-integration BJD_TDB); a light "
             "curve needs them. Reduce from the uncal segments, or give products with INT_TIMES."
         )
-    seconds: dict[str, float] = {}
-    t0 = time.perf_counter()
+
+
+@dataclass
+class TraceRows:
+    """Where the spectrum is: the trace centre of every row, the rows kept (finite
+    wavelength within `wavelength_range`) and the bright rows that measure the x shift."""
+
+    rows: np.ndarray
+    centres: np.ndarray
+    keep: np.ndarray
+    bright: np.ndarray
+
+
+def locate_trace(deep: np.ndarray, wavelengths: np.ndarray, params: Stage3Config) -> TraceRows:
+    """The trace on the deep frame (or the user's centroids) and the rows to extract."""
     ny, nx = deep.shape
     check_extract_width(params.extract_width, nx)
-    rows = np.arange(ny)
     if params.centroids is not None:
         centres = read_centroids(params.centroids, ny)
     else:
@@ -112,24 +108,51 @@ def extract_spectra(
     lo, hi = params.wavelength_range
     keep = np.isfinite(wavelengths) & (wavelengths >= lo) & (wavelengths <= hi)
     bright = keep & (np.nanmax(deep, axis=1) > 0.2 * np.nanmax(deep[keep]))
-    x_shift = trace.trace_shift_per_integration(sci, centres, np.flatnonzero(bright))
-    seconds["trace"] = round(time.perf_counter() - t0, 3)
-    t0 = time.perf_counter()
+    return TraceRows(np.arange(ny), centres, keep, np.flatnonzero(bright))
+
+
+def extract_block(
+    sci: np.ndarray,
+    err: np.ndarray,
+    header,
+    deep: np.ndarray,
+    where: TraceRows,
+    params: Stage3Config,
+    error_model: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(x shift (n,), flux (n, ny), error (n, ny)) of a block of integrations: each
+    integration on its own, given the deep frame and, for optimal extraction, the (ny, nx)
+    `error_model` of the weights (`extract_optimal.optimal_variance` of every integration;
+    this block's when None)."""
+    x_shift = trace.trace_shift_per_integration(sci, where.centres, where.bright)
     bkg_var = variance_from_header(err, header)
     if params.extract_method == "box":
         flux, ferr = extract_box.box_extract(
-            sci, err, centres, params.extract_width, bkg_var=bkg_var, profile=deep
+            sci, err, where.centres, params.extract_width, bkg_var=bkg_var, profile=deep
         )
     else:
-        profile = extract_optimal.spatial_profile(deep, centres, params.extract_width)
-        flux, ferr, _ = extract_optimal.optimal_extract(
-            sci, extract_optimal.optimal_variance(err), profile, bkg_var=bkg_var
-        )
-    seconds["extract"] = round(time.perf_counter() - t0, 3)
-    order = np.flatnonzero(keep)[np.argsort(wavelengths[keep])]
+        profile = extract_optimal.spatial_profile(deep, where.centres, params.extract_width)
+        model = extract_optimal.optimal_variance(err) if error_model is None else error_model
+        flux, ferr, _ = extract_optimal.optimal_extract(sci, model, profile, bkg_var=bkg_var)
+    return x_shift, flux, ferr
+
+
+def assemble_spectra(
+    x_shift,
+    flux,
+    ferr,
+    wavelengths,
+    where: TraceRows,
+    int_times,
+    header,
+    params,
+    target,
+    seconds: dict,
+) -> Extraction:
+    """The spectra (rows in increasing wavelength) of extracted fluxes, then the drift."""
+    order = np.flatnonzero(where.keep)[np.argsort(wavelengths[where.keep])]
     wave = wavelengths[order]
     half = 0.5 * np.abs(np.gradient(wave))
-    times = int_times["int_mid_BJD_TDB"]
     meta = {
         "TARGET": target,
         "CONTENTS": "Full resolution stellar spectra",
@@ -138,9 +161,17 @@ def extract_spectra(
         "ALIGN": params.align,
     }
     spec = Spectra(
-        wave, half, flux[:, order], ferr[:, order], np.asarray(times), x_shift, meta=meta
+        wave,
+        half,
+        flux[:, order],
+        ferr[:, order],
+        np.asarray(int_times["int_mid_BJD_TDB"]),
+        x_shift,
+        meta=meta,
     )
-    result = Extraction(spec, rows, centres, seconds=seconds, header=header, int_times=int_times)
+    result = Extraction(
+        spec, where.rows, where.centres, seconds=seconds, header=header, int_times=int_times
+    )
     if params.align != "off":
         t0 = time.perf_counter()
         result.spectra, result.drift = align_spectra(
@@ -158,22 +189,76 @@ def extract_spectra(
     return result
 
 
-def _deep_frame_of(cube, path: Path, references=None, crds_path=None) -> Path:
+def extract_spectra(
+    sci: np.ndarray,
+    err: np.ndarray,
+    header,
+    int_times,
+    deep: np.ndarray,
+    wavelengths: np.ndarray,
+    params: Stage3Config,
+    target: str = "target",
+) -> Extraction:
+    """Trace, extraction and spectral drift of calibrated integrations (in memory).
+
+    Parameters
+    ----------
+    sci, err : (nints, ny, nx) calibrated integrations and their errors.
+    header : the calints' primary header (background method and width keywords).
+    int_times : the INT_TIMES table (mid-integration BJD_TDB required).
+    deep : (ny, nx) deep frame; wavelengths : (ny,) µm per row.
+    """
+    _check_times(int_times)
+    t0 = time.perf_counter()
+    where = locate_trace(deep, wavelengths, params)
+    x_shift, flux, ferr = extract_block(sci, err, header, deep, where, params)
+    seconds = {"extract": round(time.perf_counter() - t0, 3)}
+    return assemble_spectra(
+        x_shift, flux, ferr, wavelengths, where, int_times, header, params, target, seconds
+    )
+
+
+CHUNK_INTS = 128  # integrations extracted at once: memory bounded whatever NINTS is
+
+
+def _per_integration_error(stack: ProductStack, i0: int, i1: int) -> np.ndarray:
+    """ERR of integrations [i0, i1) without the flat's static part (it cancels in relative
+    photometry): the weights and errors use the per-integration error."""
+    err = stack.ints("ERR", i0, i1)
+    if "VAR_FLAT" not in stack.names:
+        return err
+    return per_integration_error(err, stack.ints("VAR_FLAT", i0, i1))
+
+
+def _temporal(stack: ProductStack, statistic, array: str = "ERR") -> np.ndarray:
+    """(ny, nx) `statistic` over every integration of the per-integration error (or of
+    `array`), computed in blocks of rows."""
+    out = np.empty((stack.ny, stack.nx), np.float32)
+    for r0, r1 in row_blocks(stack.nints, stack.ny, stack.nx):
+        block = stack.rows(array, r0, r1)
+        if array == "ERR" and "VAR_FLAT" in stack.names:
+            block = per_integration_error(block, stack.rows("VAR_FLAT", r0, r1))
+        out[r0:r1] = statistic(block)
+    return out
+
+
+def _deep_frame_of(stack: ProductStack, path: Path, references=None, crds_path=None) -> Path:
     """Deep frame (median of every integration) and row wavelengths of calints that came
     without Stage 2's deep frame."""
-    deep = baseline.deep_frame(cube.sci, np.arange(cube.sci.shape[0]))
-    wave_map = read_wavelength_image(cube.paths[0])
+    everything = np.arange(stack.nints)
+    deep = _temporal(stack, lambda block: baseline.deep_frame(block, everything), "SCI")
+    wave_map = read_wavelength_image(stack.paths[0])
     if wave_map is not None and np.isfinite(wave_map).any():
         wavelengths = row_wavelengths_of(wave_map)
     else:
-        header = dict(cube.header)
+        header = dict(stack.header)
         table = R.load_specwcs(
             R.get_references(header, ("specwcs",), overrides=references, crds_path=crds_path).paths[
                 "specwcs"
             ],
             header,
         )
-        wavelengths = row_wavelengths(table, cube.sci.shape[1], header.get("VELOSYS"))
+        wavelengths = row_wavelengths(table, stack.ny, header.get("VELOSYS"))
     return write_deep_frame(deep, wavelengths, path)
 
 
@@ -265,18 +350,34 @@ def run_stage3(
         log.info("Stage 3 products exist; reusing them")
         return Stage3Result(spectra_path, centroid_path)
     t0 = time.perf_counter()
-    cube = read_integrations_product(calints, arrays=("SCI", "ERR", "VAR_FLAT"))
+    stack = ProductStack(inputs)
+    _check_times(stack.int_times)
     if deep_frame is None:
-        deep_frame = _deep_frame_of(cube, out / f"{target}_deepframe.fits", references, crds_path)
+        deep_frame = _deep_frame_of(stack, out / f"{target}_deepframe.fits", references, crds_path)
     deep, wavelengths = read_deep_frame(deep_frame)
-    read_s = round(time.perf_counter() - t0, 3)
-    # the flat's error is common to every integration and cancels: weights and errors use
-    # the per-integration part
-    cube.err, cube.var_flat = per_integration_error(cube.err, cube.var_flat), None
-    result = extract_spectra(
-        cube.sci, cube.err, cube.header, cube.int_times, deep, wavelengths, params, target
+    where = locate_trace(deep, wavelengths, params)
+    error_model = None
+    if params.extract_method == "optimal":  # the weights' error model: every integration's
+        error_model = _temporal(stack, extract_optimal.optimal_variance)
+    blocks = []
+    for i0 in range(0, stack.nints, CHUNK_INTS):
+        i1 = min(i0 + CHUNK_INTS, stack.nints)
+        sci, err = stack.ints("SCI", i0, i1), _per_integration_error(stack, i0, i1)
+        blocks.append(extract_block(sci, err, stack.header, deep, where, params, error_model))
+    x_shift, flux, ferr = (np.concatenate(parts) for parts in zip(*blocks, strict=True))
+    seconds = {"extract": round(time.perf_counter() - t0, 3)}
+    result = assemble_spectra(
+        x_shift,
+        flux,
+        ferr,
+        wavelengths,
+        where,
+        stack.int_times,
+        stack.header,
+        params,
+        target,
+        seconds,
     )
-    result.seconds = {"read": read_s, **result.seconds}
     written = write_stage3(result, out, target, params.extract_method)
     if do_plot:
         written.figures = plot_stage3(result, out, target, params.extract_method)
