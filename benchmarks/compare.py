@@ -99,6 +99,8 @@ def _exolrs_run_file(simdir: Path, out: Path, changes: dict | None = None) -> Pa
     cfg["input"] = str(simdir / cfg["input"])
     cfg["references"] = {k: str(simdir / v) for k, v in cfg["references"].items()}
     cfg["truth"] = str(simdir / cfg["truth"])
+    if (cfg.get("stage4") or {}).get("ld_table"):
+        cfg["stage4"]["ld_table"] = str(simdir / cfg["stage4"]["ld_table"])
     cfg["output_dir"] = str(out / "reduction")
     out.mkdir(parents=True, exist_ok=True)
     path = out / "exolrs.yaml"

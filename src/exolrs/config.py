@@ -59,7 +59,10 @@ class Stage2Config(_Section):
         [], description="Steps to skip."
     )
     miri_method: Literal["median", "slope"] = Field(
-        "median", description="Background per row: median of off-trace columns, or a line."
+        "slope",
+        description="Background per row: a line fitted across the off-trace columns (default: "
+        "on the calibrated presets it removed a −1.4 σ depth bias the median left), or their "
+        "median (exoTEDRF's default).",
     )
     miri_trace_width: int = Field(20, ge=2, description="Columns around the trace excluded.")
     miri_background_width: int = Field(14, ge=1, description="Background columns each side.")

@@ -280,6 +280,13 @@ def write_truth(out: Path, model: _Model, hits: list) -> Path:
     fine["u1"], fine["u2"] = u1, u2
     fine.meta["comment"] = "depth = (Rp/R*)^2; stellar_flux = detected rate before flat field"
     _write_table(fine, out / "truth.ecsv")
+    ld = Table({"wavelength": lam[::10], "u1": u1[::10], "u2": u2[::10]})
+    ld["wavelength"].unit = "micron"
+    ld.meta["comment"] = (
+        "quadratic limb darkening of the simulated star, as a stellar-model table "
+        "(e.g. ExoTiC-LD) gives it for a real star"
+    )
+    _write_table(ld, out / "star_limb_darkening.ecsv")
 
     rows = np.arange(NROWS, dtype=np.float64)
     sigma = scene.psf_sigma(model.row_lambda)
@@ -375,6 +382,8 @@ def write_run_file(out: Path, cfg: SimConfig, refs: dict[str, Path]) -> Path:
         f"    a: {round(p.a_rs, 1)}   # a/R* guess (a literature value for a real planet)",
         "    b: 0.4",
         "  detrend: [x_shift, y_shift]   # trace position from Stage 3 (pointing jitter)",
+        "  limb_darkening: table   # the star's model (for a real star: e.g. ExoTiC-LD)",
+        "  ld_table: star_limb_darkening.ecsv",
         "stage1:",
         f"  miri_drop_groups: {min(12, max(cfg.ngroups // 4, 1))}",
         "  flag_up_ramp: false",

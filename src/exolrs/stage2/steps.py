@@ -4,7 +4,7 @@
     r = stage2.AssignWCSStep(rateints, output_dir="Stage2", references=refs).run()
     r = stage2.SourceTypeStep(r, output_dir="Stage2").run()
     r = stage2.FlatFieldStep(r, output_dir="Stage2", references=refs).run()
-    r = stage2.BackgroundStep(r, output_dir="Stage2").run(miri_method="median")
+    r = stage2.BackgroundStep(r, output_dir="Stage2").run(miri_method="slope")
     r = stage2.BadPixStep(r, output_dir="Stage2").run(space_thresh=10, time_thresh=10)
     r = stage2.PCAReconstructStep(r, output_dir="Stage2").run(pca_components=10)
 
@@ -107,7 +107,7 @@ class BackgroundStep(CubeStep):
     def apply_one(
         self,
         cube,
-        miri_method="median",
+        miri_method="slope",
         miri_trace_width=20,
         miri_background_width=14,
         baseline_ints=None,
