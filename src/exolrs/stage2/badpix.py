@@ -17,7 +17,7 @@ import warnings
 import numpy as np
 
 from exolrs.dq import DO_NOT_USE
-from exolrs.stats import median_of_window, neighbour_start
+from exolrs.stats import median_of_window, nanmedian0, neighbour_start
 
 _OFFSETS = (-2, -1, 1, 2)
 HALO = max(abs(d) for d in _OFFSETS)  # rows of neighbours a block of rows needs each side
@@ -134,7 +134,7 @@ def clip_time_outliers(
         dev = block - med
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            scale = 1.4826 * np.nanmedian(np.abs(dev), axis=0)
+            scale = 1.4826 * nanmedian0(np.abs(dev))
         hit = np.abs(dev) > time_thresh * np.where(scale > 0, scale, np.inf)
         block[hit] = med[hit]
         count += int(hit.sum())

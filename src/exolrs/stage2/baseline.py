@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-import warnings
-
 import numpy as np
+
+from exolrs.stats import nanmedian0
 
 
 def baseline_indices(baseline_ints, nints: int) -> np.ndarray:
@@ -37,6 +37,4 @@ def baseline_indices(baseline_ints, nints: int) -> np.ndarray:
 
 def deep_frame(sci: np.ndarray, base: np.ndarray) -> np.ndarray:
     """Median image (ny, nx) of the integrations `base`; pixels NaN throughout stay NaN."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        return np.nanmedian(sci[base], axis=0)
+    return nanmedian0(sci[base])
