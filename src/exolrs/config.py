@@ -61,8 +61,8 @@ class Stage2Config(_Section):
     miri_method: Literal["median", "slope"] = Field(
         "slope",
         description="Background per row: a line fitted across the off-trace columns (default: "
-        "on the calibrated presets it removed a −1.4 σ depth bias the median left), or their "
-        "median (exoTEDRF's default).",
+        "on the calibrated presets the median left a −1.4 σ (medium) and −0.4 σ (full size) "
+        "mean depth bias), or their median (exoTEDRF's default).",
     )
     miri_trace_width: int = Field(20, ge=2, description="Columns around the trace excluded.")
     miri_background_width: int = Field(14, ge=1, description="Background columns each side.")
