@@ -418,6 +418,9 @@ def write_docs() -> Path:
                 f"{_fmt_s(tot if len(stages) == 3 else None, xt)} | "
                 f"{info['peak_rss_mb']}{rss_note} | {ratio} ({what}) |"
             )
+        if not any(t.get("accuracy") for t in tools.values()):  # timings only (--no-fit)
+            lines.append("")
+            continue
         lines += [
             "",
             "| accuracy (same Stage 4) | exolrs | "
