@@ -33,6 +33,7 @@ LAYERS = {
     "parallel": 1,
     "dq": 0,
     "stats": 0,
+    "timing": 0,
     "errors": 0,
     "__init__": 0,
 }

@@ -71,6 +71,7 @@ def progress_bar(description: str) -> Progress:
 def _simulate(
     outdir: Path, preset: str, seed: int, workers: int, config: Path | None = None
 ) -> dict:
+    from exolrs.config import read_yaml_mapping
     from exolrs.simulate import PRESETS, simulate_tso
     from exolrs.simulate.config import preset as preset_config
     from exolrs.simulate.config import with_overrides
@@ -81,7 +82,13 @@ def _simulate(
         )
     cfg = preset_config(preset, seed=seed)
     if config is not None:
-        cfg = with_overrides(cfg, _read_yaml(config), str(config))
+        _, overrides = read_yaml_mapping(
+            config,
+            "simulation overrides",
+            "give a YAML file of preset fields",
+            "a mapping of sections (section: {field: value})",
+        )
+        cfg = with_overrides(cfg, overrides, str(config))
     from exolrs.io.products import ensure_writable_dir
 
     ensure_writable_dir(outdir)
@@ -92,21 +99,6 @@ def _simulate(
             bar.update(task, completed=done, total=total)
 
         return simulate_tso(outdir, config=cfg, workers=workers, progress=tick)
-
-
-def _read_yaml(path: Path) -> dict:
-    """A YAML mapping from `path`, or a one-line error naming the file."""
-    import yaml
-
-    try:
-        data = yaml.safe_load(Path(path).read_text())
-    except OSError as exc:
-        raise ExolrsError(f"cannot read {path}: {exc.strerror or exc}") from None
-    except yaml.YAMLError as exc:
-        raise ExolrsError(f"{path} is not valid YAML: {str(exc).splitlines()[0]}") from None
-    if not isinstance(data, dict):
-        raise ExolrsError(f"{path} must hold a mapping (section: {{field: value}})")
-    return data
 
 
 @app.command()

@@ -228,23 +228,34 @@ def _resolve_paths(cfg: RunConfig, base: Path) -> RunConfig:
     return cfg
 
 
-def load_config(path: str | Path) -> RunConfig:
-    """Read and validate a run file; relative paths become relative to the file."""
+def read_yaml_mapping(path, what: str, missing: str, mapping: str) -> tuple[str, dict]:
+    """(text, mapping) of the YAML file `path`, or an ExolrsError that names it as `what`:
+    not found (with the hint `missing`), unreadable, not YAML, or not `mapping`."""
     path = Path(path)
     try:
         text = path.read_text()
     except FileNotFoundError:
-        raise ExolrsError(
-            f"run file {path} not found; create one with `exolrs init-config {path}`"
-        ) from None
+        raise ExolrsError(f"{what} {path} not found; {missing}") from None
     except OSError as exc:
-        raise ExolrsError(f"cannot read run file {path}: {exc.strerror}") from None
+        raise ExolrsError(f"cannot read {what} {path}: {exc.strerror}") from None
     try:
         raw = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ExolrsError(f"{path} is not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
-        raise ExolrsError(f"{path} must be a YAML mapping of keys (see `exolrs init-config`)")
+        raise ExolrsError(f"{path} must be {mapping}")
+    return text, raw
+
+
+def load_config(path: str | Path) -> RunConfig:
+    """Read and validate a run file; relative paths become relative to the file."""
+    path = Path(path)
+    text, raw = read_yaml_mapping(
+        path,
+        "run file",
+        f"create one with `exolrs init-config {path}`",
+        "a YAML mapping of keys (see `exolrs init-config`)",
+    )
     try:
         cfg = RunConfig.model_validate(raw)
     except ValidationError as exc:

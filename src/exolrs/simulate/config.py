@@ -278,7 +278,7 @@ def with_overrides(cfg: SimConfig, overrides: dict, source: str = "the overrides
             if not isinstance(value, dict):
                 raise ExolrsError(f"{source}: `{key}:` must be a mapping of field: value")
             section = getattr(out, key)
-            fields = {f.name: f for f in dataclasses.fields(section)}
+            fields = {f.name for f in dataclasses.fields(section)}
             changes = {}
             for name, v in value.items():
                 if name not in fields:

@@ -173,19 +173,19 @@ def telegraph_states(nints: int, cfg: SimConfig, rng) -> tuple[np.ndarray, np.nd
     return idx // NCOLS, idx % NCOLS, states
 
 
-def _add_shower(steps, j, g, y, x, d, rng) -> float:
+def _add_shower(steps, j, g, y, x, s, rng) -> float:
     """A cosmic-ray shower in integration j from group g: a core that saturates and a halo
     amplitude · exp(−r / scale) out to the radius.  Returns the core's DN."""
-    r = d.shower_radius_px
+    r = s.shower_radius_px
     ys, xs = np.mgrid[-r : r + 1, -r : r + 1]
     dist = np.hypot(ys, xs)
-    halo = d.shower_halo_dn * np.exp(-dist / d.shower_halo_scale_px) * (dist <= r)
+    halo = s.shower_halo_dn * np.exp(-dist / s.shower_halo_scale_px) * (dist <= r)
     halo *= np.exp(0.3 * rng.standard_normal(halo.shape))
-    halo[r, r] = d.shower_core_dn
+    halo[r, r] = s.shower_core_dn
     y0, y1 = max(y - r, 0), min(y + r + 1, NROWS)
     x0, x1 = max(x - r, 0), min(x + r + 1, NCOLS)
     steps[j, g, y0:y1, x0:x1] += halo[y0 - y + r : y1 - y + r, x0 - x + r : x1 - x + r]
-    return float(d.shower_core_dn)
+    return float(s.shower_core_dn)
 
 
 def invert_nonlinearity(linear: np.ndarray, nonlin: np.ndarray) -> np.ndarray:

@@ -44,6 +44,7 @@ from exolrs.stage1 import (
     saturation,
 )
 from exolrs.stage1.references import Stage1Refs, load_stage1_refs, resolve_stage1_refs
+from exolrs.timing import Clock
 
 log = logging.getLogger(__name__)
 
@@ -121,19 +122,6 @@ def fusable(params: Stage1Config) -> bool:
     return not params.flag_up_ramp and not skip & {"dq_init", "saturation", "linearity"}
 
 
-class _Clock:
-    """Seconds by step, summed."""
-
-    def __init__(self):
-        self.seconds: dict[str, float] = {}
-        self.t = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = self.seconds.get(name, 0.0) + now - self.t
-        self.t = now
-
-
 def _fused_block(
     data,
     groupdq,
@@ -150,7 +138,7 @@ def _fused_block(
 ) -> ChunkResult:
     """`process_block` in the compiled passes of `exolrs.stage1.fused`."""
     skip = set(params.skip_steps)
-    clock = _Clock()
+    clock = Clock()
     n, ng, ny, nx = data.shape
     pdq, gdq = dq_init.init_dq(groupdq, refs.mask, pixeldq=pixeldq, hot_pixel_map=hot_pixel_map)
     clock.lap("dq_init")
@@ -243,7 +231,7 @@ def _step_block(
     """`process_block` step module by step module (the reference path)."""
 
     skip = set(params.skip_steps)
-    clock = _Clock()
+    clock = Clock()
     lap = clock.lap
     pdq, gdq = dq_init.init_dq(
         groupdq,
@@ -325,7 +313,7 @@ def _step_block(
     return _chunk_result(fit, int_start, core, clock)
 
 
-def _chunk_result(fit, int_start: int, core: slice, clock: _Clock) -> ChunkResult:
+def _chunk_result(fit, int_start: int, core: slice, clock: Clock) -> ChunkResult:
     """A block's fitted core integrations as a ChunkResult, with the step times."""
     a = int_start + (core.start or 0)
     return ChunkResult(

@@ -22,7 +22,6 @@ the run's fingerprint as EXPROV).
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -52,6 +51,7 @@ from exolrs.io.tables import write_table
 from exolrs.plots.stage2 import plot_pca
 from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
 from exolrs.stage2.wavelength import row_wavelengths, wavelength_map
+from exolrs.timing import Clock
 
 log = logging.getLogger(__name__)
 
@@ -143,7 +143,7 @@ def run_stage2(
     if reuse:
         log.info("Stage 2 products exist; reusing them")
         return Stage2Result(targets, deep_path, hot_path)
-    clock = _Clock()
+    clock = Clock()
     stack = ProductStack(paths)
     header = dict(stack.header)
     skip = set(params.skip_steps)
@@ -212,7 +212,7 @@ def run_stage2(
         deep_path,
         hot_path,
         figures,
-        clock.seconds,
+        clock.rounded(),
         int(state["hot"].sum()),
         int(state["n_time"]),
         float(state["x0"]),
@@ -339,7 +339,7 @@ def _principal_components(scratch, params, remove, base, blocks, state, ticker) 
         mean[r0:r1], x = pca.centred(sci)
         images[:, r0:r1] = pca.eigenimages(eigen, x).reshape(-1, r1 - r0, nx)
         if remove:
-            _remove(sci, ts, images[:, r0:r1], remove)
+            pca.subtract_components(sci, ts, images[:, r0:r1], remove)
             deep[r0:r1] = baseline.deep_frame(sci, base)
         ticker.tick()
     return {
@@ -356,19 +356,13 @@ def _eigen(state) -> pca.Eigen:
     return pca.Eigen(state["eigen_values"], state["eigen_vectors"], float(state["eigen_total"]))
 
 
-def _remove(sci, timeseries, images, remove) -> None:
-    """Subtract components `remove` (1-based) from a block, in place."""
-    for k in remove:
-        sci -= timeseries[k - 1][:, None, None] * images[k - 1][None]
-
-
 def _write_segment(stack, k, path, scratch, state, remove, flat, wave_map, extra) -> Path:
     """Pass 4 for one segment: its calints, complete or not at all."""
     seg = stack.segment(k)
     sci = scratch.ints("sci", seg.start, seg.stop)
     err = scratch.ints("err", seg.start, seg.stop)
     if remove:
-        _remove(sci, _eigen(state).timeseries[:, seg], state["images"], remove)
+        pca.subtract_components(sci, _eigen(state).timeseries[:, seg], state["images"], remove)
     dq = stack.ints("DQ", seg.start, seg.stop)
     if flat.flags is not None:
         dq |= flat.flags
@@ -407,19 +401,6 @@ def _write_segment(stack, k, path, scratch, state, remove, flat, wave_map, extra
         var_flat=var_flat,
     )
     return w.close()
-
-
-class _Clock:
-    """Wall seconds of each pass."""
-
-    def __init__(self) -> None:
-        self.seconds: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.seconds[name] = round(now - self._t, 3)
-        self._t = now
 
 
 class _Ticker:

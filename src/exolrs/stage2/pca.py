@@ -96,9 +96,16 @@ def check_components(remove, n_computed: int) -> list[int]:
 def remove_components(cube: np.ndarray, pca: PCAResult, remove) -> np.ndarray:
     """Cube with components `remove` (1-based, as in the tutorial) subtracted."""
     out = cube.astype(np.float32, copy=True)
-    for k in check_components(remove, len(pca.timeseries)):
-        out -= pca.timeseries[k - 1][:, None, None] * pca.eigenimages[k - 1][None]
-    return out
+    remove = check_components(remove, len(pca.timeseries))
+    return subtract_components(out, pca.timeseries, pca.eigenimages, remove)
+
+
+def subtract_components(cube, timeseries, images, remove) -> np.ndarray:
+    """Subtract components `remove` (1-based) from `cube` in place: its integrations are
+    `timeseries`' columns and its pixels `images`' (a block of rows of either works)."""
+    for k in remove:
+        cube -= timeseries[k - 1][:, None, None] * images[k - 1][None]
+    return cube
 
 
 def without_components(pca: PCAResult, remove, n_components: int) -> PCAResult:
