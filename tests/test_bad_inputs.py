@@ -163,6 +163,7 @@ def test_interrupted_run_resumes(tiny_sim, tmp_path, monkeypatch):
             raise KeyboardInterrupt
         return real(task)
 
+    monkeypatch.setattr(engine, "STRIPE_CHUNKS", 1)  # a task a chunk: stop inside segment 2
     monkeypatch.setattr(engine, "_run_task", interrupt)
     check(["run", cfg, "--stages", "1"], "run the same command again to resume")
     done = sorted((tmp_path / "red" / "Stage1").glob("*_rateints.fits"))

@@ -61,3 +61,15 @@ def test_chunk_bounds_rejects_zero():
 def test_pixeldq(exposure):
     dq = read_pixeldq(exposure)
     assert dq.shape == (416, 72) and dq.dtype == np.uint32
+
+
+def test_raw_read_into_given_buffers(exposure):
+    want_sci, want_dq = read_integrations_raw(exposure, 5, 14)
+    shape = want_sci.shape
+    sci, dq = np.full(shape, 99, ">i2"), np.full(shape, 255, np.uint8)
+    got_sci, got_dq = read_integrations_raw(exposure, 5, 14, out=(sci, dq))
+    assert got_sci is sci and got_dq is dq
+    np.testing.assert_array_equal(sci, want_sci)
+    np.testing.assert_array_equal(dq, want_dq)
+    with pytest.raises(ValueError, match="out must be"):
+        read_integrations_raw(exposure, 5, 13, out=(sci, dq))

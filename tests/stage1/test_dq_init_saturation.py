@@ -77,3 +77,23 @@ def test_saturation_flags_first_saturated_group_and_all_later():
     assert list(out[0, :, 0, 0] & SATURATED) == [0, 0, SATURATED, SATURATED, SATURATED]
     with pytest.raises(ValueError):
         flag_saturation(data, gdq, np.zeros((1, 1), np.uint32), None)
+
+
+def test_init_dq_into_a_given_buffer_and_drop_groups_in_place():
+    from exolrs.stage1.linearity import drop_groups
+
+    gdq_in = np.zeros((2, 6, 3, 4), np.uint8)
+    gdq_in[1, 2, 0, 0] = 4
+    want_pdq, want = init_dq(gdq_in, None)
+    out = np.full(gdq_in.shape, 255, np.uint8)
+    pdq, got = init_dq(gdq_in, None, out=out)
+    assert got is out
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(pdq, want_pdq)
+    with pytest.raises(ValueError, match="out must be"):
+        init_dq(gdq_in, None, out=np.zeros((2, 6, 3, 4), np.uint16))
+    copy = drop_groups(got, 2)
+    same = drop_groups(got, 2, inplace=True)
+    assert same is got and copy is not got
+    np.testing.assert_array_equal(copy, same)
+    assert (same[:, :2] & 1).all()

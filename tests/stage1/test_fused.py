@@ -268,3 +268,32 @@ def test_ramp_fit_pass_with_a_nan_difference_orders_it_last():
     got = fused.fit_ramps(data, gdq, *args)
     for f in ("slope", "err", "var_poisson", "var_rnoise"):
         np.testing.assert_allclose(getattr(got, f), getattr(want, f), rtol=2e-7, equal_nan=True)
+
+
+def test_saturation_pass_writes_into_a_given_array_and_checks_it():
+    raw = (np.arange(2 * 5 * 3 * 4, dtype=np.int64).reshape(2, 5, 3, 4) * 500 - 32768).astype(">i2")
+    level = np.full((3, 4), 20000, np.float32)
+    want, frac = fused.flag_saturation(raw, gdq := np.zeros(raw.shape, np.uint8), level)
+    out = np.full(raw.shape, np.nan, np.float32)
+    got, frac2 = fused.flag_saturation(raw, gdq2 := np.zeros(raw.shape, np.uint8), level, out=out)
+    assert got is out
+    np.testing.assert_array_equal(got, want)
+    np.testing.assert_array_equal(gdq2, gdq)
+    np.testing.assert_array_equal(frac2, frac)
+    with pytest.raises(ValueError, match="out must be"):
+        fused.flag_saturation(raw, gdq, level, out=np.zeros((2, 5, 3, 4), np.float64))
+
+
+def test_correct_refuses_more_linearity_terms_than_it_compiles():
+    data = np.zeros((1, 4, 3, 4), np.float32)
+    with pytest.raises(ValueError, match="linearity coefficients"):
+        fused.correct(
+            data,
+            np.zeros(data.shape, np.uint8),
+            0,
+            emi_patterns=None,
+            emi_v=None,
+            reset=None,
+            coeffs=np.zeros((7, 3, 4), np.float32),
+            dark=None,
+        )

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from exolrs.dq import DO_NOT_USE, JUMP_DET
-from exolrs.stage1.jump import flag_jumps_in_time, flag_jumps_up_ramp, time_halo
+from exolrs.stage1.jump import flag_jumps_in_time, flag_jumps_up_ramp, time_halo, time_span
 from exolrs.stats import neighbour_start
 
 
@@ -33,8 +33,10 @@ def test_time_domain_respects_threshold_and_flags(ramps, detector_maps):
     assert not (flag_jumps_in_time(data, gdq, rn, gain, threshold=1e4) & JUMP_DET).any()
 
 
-@pytest.mark.parametrize("chunk", [1, 4, 7])
-def test_time_domain_result_does_not_depend_on_chunking(ramps, detector_maps, chunk):
+@pytest.mark.parametrize(
+    ("chunk", "span"), [(1, False), (4, False), (7, False), (1, True), (4, True), (7, True)]
+)
+def test_time_domain_result_does_not_depend_on_chunking(ramps, detector_maps, chunk, span):
     data, _, _ = ramps
     rn, gain = detector_maps
     n = data.shape[0]
@@ -44,7 +46,7 @@ def test_time_domain_result_does_not_depend_on_chunking(ramps, detector_maps, ch
     parts = []
     for a in range(0, n, chunk):
         b = min(a + chunk, n)
-        lo, hi = max(0, a - halo), min(n, b + halo)
+        lo, hi = time_span(a, b, 5, n) if span else (max(0, a - halo), min(n, b + halo))
         parts.append(
             flag_jumps_in_time(
                 data[lo:hi],
@@ -59,6 +61,17 @@ def test_time_domain_result_does_not_depend_on_chunking(ramps, detector_maps, ch
             )
         )
     np.testing.assert_array_equal(np.concatenate(parts), whole)
+
+
+@pytest.mark.parametrize("window", [3, 5, 7])
+@pytest.mark.parametrize("nints", [2, 5, 9, 40])
+def test_time_span_is_exactly_the_windows_used(window, nints):
+    for a in range(nints):
+        for b in range(a + 1, nints + 1):
+            first = neighbour_start(np.arange(a, b), window, nints)
+            used = {k for f in first for k in range(f, min(f + window, nints))} | set(range(a, b))
+            assert time_span(a, b, window, nints) == (min(used), max(used) + 1)
+    assert time_span(10, 26, 5, 1779) == (8, 28)  # two neighbours each side mid-exposure
 
 
 def test_windows_shift_inward_at_the_ends():

@@ -32,18 +32,25 @@ def read_integrations(exposure: Exposure, start: int, stop: int) -> tuple[np.nda
 
 
 def read_integrations_raw(
-    exposure: Exposure, start: int, stop: int
+    exposure: Exposure, start: int, stop: int, *, out: tuple | None = None
 ) -> tuple[np.ndarray, np.ndarray]:
     """The stored SCI values (big-endian int16; DN = value + 32768) and GROUPDQ (uint8) of
     integrations [start, stop), unconverted — for a reader that converts them in its own
-    first pass over the data (`exolrs.stage1.fused`); otherwise as `read_integrations`."""
+    first pass over the data (`exolrs.stage1.fused`); otherwise as `read_integrations`.
+
+    out : optional (sci, groupdq) arrays of shape (stop − start, ngroups, ny, nx), dtypes
+        >i2 and uint8, to read into (a worker's reused buffers) instead of new ones."""
     if not 0 <= start < stop <= exposure.nints:
         raise ExolrsError(f"integrations [{start}, {stop}) outside 0–{exposure.nints}")
     n = stop - start
     frame = (exposure.ngroups, exposure.ny, exposure.nx)
     per_int = int(np.prod(frame))
-    raw = np.empty((n, *frame), ">i2")
-    gdq = np.zeros((n, *frame), np.uint8)
+    if out is None:
+        raw, gdq = np.empty((n, *frame), ">i2"), np.empty((n, *frame), np.uint8)
+    else:
+        raw, gdq = out
+        if raw.shape != (n, *frame) or raw.dtype != np.dtype(">i2") or gdq.shape != raw.shape:
+            raise ValueError(f"out must be (>i2, uint8) arrays of shape {(n, *frame)}")
     for seg in exposure.segments:
         a, b = max(start, seg.start), min(stop, seg.stop)
         if a >= b:
@@ -52,6 +59,8 @@ def read_integrations_raw(
         _read_into(seg.path, seg.sci_offset + 2 * k * per_int, raw[a - start : b - start])
         if seg.gdq_offset is not None:
             _read_into(seg.path, seg.gdq_offset + k * per_int, gdq[a - start : b - start])
+        else:
+            gdq[a - start : b - start] = 0
     return raw, gdq
 
 

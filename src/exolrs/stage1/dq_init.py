@@ -14,6 +14,8 @@ def init_dq(
     pixeldq: np.ndarray | None = None,
     hot_pixel_map: np.ndarray | None = None,
     flag_first_last: bool = True,
+    *,
+    out: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Return (pixeldq, groupdq) for a block of ramps.
 
@@ -24,6 +26,7 @@ def init_dq(
     pixeldq : (ny, nx) flags already set (uncal PIXELDQ), OR-ed in.
     hot_pixel_map : (ny, nx) bool; True pixels get HOT | DO_NOT_USE.
     flag_first_last : mark groups 0 and ngroups−1 DO_NOT_USE.
+    out : uint8 array of groupdq's shape to hold the group flags (default: a new one).
     """
     shape = groupdq.shape[-2:]
     pdq = np.zeros(shape, np.uint32)
@@ -35,7 +38,13 @@ def init_dq(
         if hot_pixel_map.shape != shape:
             raise ValueError(f"hot-pixel map shape {hot_pixel_map.shape} != detector {shape}")
         pdq[hot_pixel_map.astype(bool)] |= np.uint32(HOT | DO_NOT_USE)
-    gdq = groupdq.astype(np.uint8, copy=True)
+    if out is None:
+        gdq = groupdq.astype(np.uint8, copy=True)
+    else:
+        if out.shape != groupdq.shape or out.dtype != np.uint8:
+            raise ValueError(f"out must be uint8 of shape {groupdq.shape}")
+        gdq = out
+        np.copyto(gdq, groupdq, casting="unsafe")
     if flag_first_last and gdq.shape[1] > 2:
         gdq[:, 0] |= np.uint8(DO_NOT_USE)
         gdq[:, -1] |= np.uint8(DO_NOT_USE)

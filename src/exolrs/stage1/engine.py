@@ -44,6 +44,7 @@ from exolrs.stage1 import (
     saturation,
 )
 from exolrs.stage1.references import Stage1Refs, load_stage1_refs, resolve_stage1_refs
+from exolrs.stage1.workspace import WORKSPACE
 from exolrs.timing import Clock
 
 log = logging.getLogger(__name__)
@@ -137,15 +138,36 @@ def _fused_block(
     subarray,
 ) -> ChunkResult:
     """`process_block` in the compiled passes of `exolrs.stage1.fused`."""
-    skip = set(params.skip_steps)
     clock = Clock()
+    dn = WORKSPACE.take("dn", data.shape, np.float32) if data.dtype != np.float32 else None
+    gdq = WORKSPACE.take("groupdq", groupdq.shape, np.uint8)
+    pdq = _fused_prepare(
+        data, groupdq, dn, gdq, int_start, refs, params, clock, pixeldq, hot_pixel_map, subarray
+    )
+    data = data if dn is None else dn
+    fit = _fused_finish(
+        data, gdq, pdq, int_start, core, refs, params, group_time, nints_total, clock
+    )
+    return _chunk_result(fit, int_start, core, clock)
+
+
+def _fused_prepare(
+    data, groupdq, dn, gdq, int_start, refs, params, clock, pixeldq, hot_pixel_map, subarray
+) -> np.ndarray:
+    """The passes before jump detection (DQ, saturation, EMI, reset, linearity, dark,
+    dropped groups) on raw `data` and its uncal `groupdq`: the DN go to `dn` (float32, or
+    None to correct a float32 `data` in place) and the flags to `gdq`; returns the pixel DQ.
+    """
+    skip = set(params.skip_steps)
     n, ng, ny, nx = data.shape
-    pdq, gdq = dq_init.init_dq(groupdq, refs.mask, pixeldq=pixeldq, hot_pixel_map=hot_pixel_map)
+    pdq, gdq = dq_init.init_dq(
+        groupdq, refs.mask, pixeldq=pixeldq, hot_pixel_map=hot_pixel_map, out=gdq
+    )
     clock.lap("dq_init")
     level, pdq = saturation.saturation_levels(
         (ny, nx), pdq, refs.saturation, refs.saturation_dq, params.saturation_threshold
     )
-    data, dnu_fraction = fused.flag_saturation(data, gdq, level)
+    data, dnu_fraction = fused.flag_saturation(data, gdq, level, out=dn)
     clock.lap("saturation")
     patterns = basis = None
     if "emicorr" not in skip and not params.emicorr.skip:
@@ -186,8 +208,15 @@ def _fused_block(
         coeffs=coeffs,
         dark=dark_ref,
     )
+    linearity.drop_groups(gdq, params.miri_drop_groups, inplace=True)
     clock.lap("correct")
-    gdq = linearity.drop_groups(gdq, params.miri_drop_groups)
+    return pdq
+
+
+def _fused_finish(data, gdq, pdq, int_start, core, refs, params, group_time, nints_total, clock):
+    """Jump detection on the corrected block (its `core` flagged in place) and the fit of
+    the core integrations."""
+    skip = set(params.skip_steps)
     if "jump" not in skip and params.flag_in_time:
         fused.flag_jumps_in_time(
             data,
@@ -211,7 +240,7 @@ def _fused_block(
         avg_dark=None if "dark" in skip else refs.avg_dark,
     )
     clock.lap("ramp_fit")
-    return _chunk_result(fit, int_start, core, clock)
+    return fit
 
 
 def _step_block(
@@ -335,11 +364,18 @@ def _emi_fundamentals(params: Stage1Config, refs: Stage1Refs) -> tuple[float, ..
     return tuple(refs.emi_frequencies.values()) or (390.625,)
 
 
-def halo_for(params: Stage1Config) -> int:
-    """Integrations of halo each chunk needs on each side (time-domain jump detection)."""
+def time_window_of(params: Stage1Config) -> int:
+    """Integrations in the time-domain jump window, 0 when that detection is off (a chunk
+    then needs no neighbours)."""
     if params.flag_in_time and "jump" not in params.skip_steps:
-        return jump.time_halo(params.time_window)
+        return params.time_window
     return 0
+
+
+def read_span(start: int, stop: int, window: int, nints: int) -> tuple[int, int]:
+    """Integrations [lo, hi) a chunk with core [start, stop) reads: the core plus the
+    neighbours its time-domain jump windows use (2 each side for a window of 5)."""
+    return jump.time_span(start, stop, window, nints) if window else (start, stop)
 
 
 def plan_chunks(nints: int, chunk_ints: int, bounds: Iterable[tuple[int, int]]) -> list:
@@ -353,6 +389,31 @@ def plan_chunks(nints: int, chunk_ints: int, bounds: Iterable[tuple[int, int]]) 
     return out
 
 
+# Chunks a task reduces one after another, each reusing the corrected neighbours of the
+# one before: fewer integrations corrected twice, and with ≥ 4 tasks per worker at full
+# size the last task still leaves little idle time.
+STRIPE_CHUNKS = 4
+
+
+def plan_stripes(
+    chunks: list[tuple[int, int]], per_stripe: int, bounds: Iterable[tuple[int, int]]
+) -> list[tuple[int, int]]:
+    """Runs of up to `per_stripe` consecutive chunks as [start, stop) ranges, never
+    crossing a segment boundary (`bounds`: each segment's integration range), so that a
+    run's slopes go to one rateints file."""
+    starts = {s0 for s0, _ in bounds}
+    out: list[list[int]] = []
+    count = 0
+    for a, b in chunks:
+        if out and out[-1][1] == a and count < per_stripe and a not in starts:
+            out[-1][1] = b
+            count += 1
+        else:
+            out.append([a, b])
+            count = 1
+    return [(a, b) for a, b in out]
+
+
 ProgressFn = Callable[[int, int], None]
 
 
@@ -364,41 +425,139 @@ class _Task:
     exposure: Exposure
     start: int
     stop: int
-    halo: int
+    window: int  # time-domain jump window (0: none), which sets the neighbours read
     ref_paths: dict
     params: Stage1Config
     group_time: float
 
 
 def _run_task(task: _Task) -> ChunkResult:
-    t0 = time.perf_counter()
+    """Reduce the task's stripe [start, stop) chunk by chunk (chunk_ints integrations)."""
     exp = task.exposure
-    a, b = max(0, task.start - task.halo), min(exp.nints, task.stop + task.halo)
-    # the fused passes convert the stored int16 to DN in their first pass
-    read = read_integrations_raw if fusable(task.params) else read_integrations
-    data, groupdq = read(exp, a, b)
+    t0 = time.perf_counter()
     pixeldq = _pixeldq(exp)
-    t_read = time.perf_counter() - t0
     refs = load_stage1_refs(task.ref_paths, exp.header)
     hot = _hot_pixel_map(task.params.hot_pixel_map)
+    subarray = str(exp.header.get("SUBARRAY", "SLITLESSPRISM"))
+    setup = time.perf_counter() - t0
+    parts = []
+    carry = None
     # one BLAS thread: a matrix product's rounding depends on the thread count, and dask
     # workers run single-threaded BLAS — this keeps every executor's products bit-identical
     with threadpool_limits(limits=1):
-        result = process_block(
-            data,
-            groupdq,
-            a,
-            slice(task.start - a, task.stop - a),
-            refs,
-            task.params,
-            task.group_time,
-            nints_total=exp.nints,
-            pixeldq=pixeldq,
-            hot_pixel_map=hot,
-            subarray=str(exp.header.get("SUBARRAY", "SLITLESSPRISM")),
-        )
+        for a in range(task.start, task.stop, task.params.chunk_ints):
+            b = min(a + task.params.chunk_ints, task.stop)
+            if fusable(task.params):
+                part, carry = _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry)
+            else:
+                part = _step_chunk(task, a, b, refs, pixeldq, hot, subarray)
+            parts.append(part)
+    parts[0].seconds["read"] = parts[0].seconds.get("read", 0.0) + setup
+    return _concatenate(parts)
+
+
+def _step_chunk(task, a, b, refs, pixeldq, hot, subarray) -> ChunkResult:
+    """One chunk through the step modules, read with its neighbours."""
+    exp = task.exposure
+    t0 = time.perf_counter()
+    lo, hi = read_span(a, b, task.window, exp.nints)
+    data, groupdq = read_integrations(exp, lo, hi)
+    t_read = time.perf_counter() - t0
+    result = process_block(
+        data,
+        groupdq,
+        lo,
+        slice(a - lo, b - lo),
+        refs,
+        task.params,
+        task.group_time,
+        nints_total=exp.nints,
+        pixeldq=pixeldq,
+        hot_pixel_map=hot,
+        subarray=subarray,
+        fused=False,
+    )
     result.seconds["read"] = t_read
     return result
+
+
+@dataclass
+class _Carry:
+    """Corrected integrations [lo, hi) at the front of the block buffers, left by the
+    previous chunk of a stripe (its core's last neighbours and its right halo), and the
+    pixel DQ they were corrected with."""
+
+    lo: int
+    hi: int
+    pdq: np.ndarray
+
+
+def _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry):
+    """One chunk [a, b) through the compiled passes.  Integrations the previous chunk of
+    the stripe already corrected (`carry`) are not read or corrected again: only the
+    neighbours at a stripe's ends are done twice (the chunk-by-chunk design corrected
+    window − 1 extra integrations on each side of every chunk).  Returns the chunk's
+    result and the carry for the next chunk."""
+    exp = task.exposure
+    params = task.params
+    frame = (exp.ngroups, exp.ny, exp.nx)
+    lo, hi = read_span(a, b, task.window, exp.nints)
+    width = params.chunk_ints + 2 * max(task.window - 1, 0)
+    block_dn = WORKSPACE.take("block_dn", (width, *frame), np.float32)
+    block_dq = WORKSPACE.take("block_dq", (width, *frame), np.uint8)
+    clock = Clock()
+    kept = 0
+    pdq = None
+    if carry is not None and carry.lo == lo and carry.hi <= hi:
+        kept, pdq = carry.hi - lo, carry.pdq
+    if hi - lo > kept:
+        new = (hi - lo - kept, *frame)
+        raw, groupdq = read_integrations_raw(
+            exp,
+            lo + kept,
+            hi,
+            out=(WORKSPACE.take("sci", new, ">i2"), WORKSPACE.take("uncal_dq", new, np.uint8)),
+        )
+        clock.lap("read")
+        pdq = _fused_prepare(
+            raw,
+            groupdq,
+            block_dn[kept : hi - lo],
+            block_dq[kept : hi - lo],
+            lo + kept,
+            refs,
+            params,
+            clock,
+            pixeldq,
+            hot,
+            subarray,
+        )
+    core = slice(a - lo, b - lo)
+    dn, dq = block_dn[: hi - lo], block_dq[: hi - lo]
+    fit = _fused_finish(dn, dq, pdq, lo, core, refs, params, task.group_time, exp.nints, clock)
+    result = _chunk_result(fit, lo, core, clock)
+    # what the next chunk of the stripe needs from this block goes to the buffers' front
+    nxt = None
+    if b < task.stop:
+        lo2, _ = read_span(b, min(b + params.chunk_ints, task.stop), task.window, exp.nints)
+        if lo <= lo2 < hi:
+            block_dn[: hi - lo2] = block_dn[lo2 - lo : hi - lo].copy()
+            block_dq[: hi - lo2] = block_dq[lo2 - lo : hi - lo].copy()
+            nxt = _Carry(lo2, hi, pdq)
+    return result, nxt
+
+
+def _concatenate(parts: list[ChunkResult]) -> ChunkResult:
+    """Consecutive chunks' results as one."""
+    if len(parts) == 1:
+        return parts[0]
+    seconds: dict[str, float] = {}
+    for part in parts:
+        for k, v in part.seconds.items():
+            seconds[k] = seconds.get(k, 0.0) + v
+    fields = ("slope", "err", "dq", "var_poisson", "var_rnoise")
+    arrays = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
+    return ChunkResult(start=parts[0].start, stop=parts[-1].stop, seconds=seconds, **arrays)
 
 
 def _pixeldq(exposure: Exposure) -> np.ndarray:
@@ -497,7 +656,7 @@ def run_stage1(
     refset = resolve_stage1_refs(header, references, crds_path)
     load_stage1_refs(refset.paths, header)  # fail early on a bad reference file
     group_time = float(header.get("TGROUP", header.get("TFRAME")))
-    halo = halo_for(params)
+    window = time_window_of(params)
     fingerprint = digest(record)
     done = [] if force_redo else finished_segments(targets, fingerprint)
     if done:
@@ -513,7 +672,11 @@ def run_stage1(
         for a, b in plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
         if _segment_of(exposure, a) not in done
     ]
-    tasks = (_Task(exposure, a, b, halo, dict(refset.paths), params, group_time) for a, b in chunks)
+    paths = dict(refset.paths)
+    tasks = (
+        _Task(exposure, a, b, window, paths, params, group_time)
+        for a, b in plan_stripes(chunks, STRIPE_CHUNKS, exposure.ranges)
+    )
     own_executor = executor is None
     if own_executor:
         executor = make_executor("processes", maximum_cores)

@@ -30,8 +30,19 @@ _MEDIAN_VAR = {3: 0.449, 5: 0.287, 7: 0.210, 9: 0.166, 11: 0.137}
 
 def time_halo(window: int) -> int:
     """Integrations a chunk needs on each side so every core integration sees the same
-    `window` neighbours as in a whole-exposure run (edge windows are shifted inward)."""
+    `window` neighbours as in a whole-exposure run (edge windows are shifted inward) —
+    an upper bound; `time_span` gives the exact range of one chunk."""
     return max(window - 1, 0)
+
+
+def time_span(start: int, stop: int, window: int, nints: int) -> tuple[int, int]:
+    """Integrations [lo, hi) whose ramps the time windows of the core integrations
+    [start, stop) use: window // 2 on each side inside the exposure, more where the edge
+    windows are shifted inward (a short core near either end of the exposure)."""
+    if window <= 1:
+        return start, stop
+    first = neighbour_start(np.array([start, stop - 1]), window, nints)
+    return min(start, int(first[0])), min(nints, max(stop, int(first[1]) + window))
 
 
 def flag_jumps_in_time(

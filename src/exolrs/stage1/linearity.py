@@ -59,8 +59,9 @@ def linearity_coefficients(
     return c, pdq
 
 
-def drop_groups(groupdq: np.ndarray, n: int) -> np.ndarray:
-    """Mark the first `n` groups of every integration DO_NOT_USE (reset anomaly / RSCD).
+def drop_groups(groupdq: np.ndarray, n: int, *, inplace: bool = False) -> np.ndarray:
+    """Mark the first `n` groups of every integration DO_NOT_USE (reset anomaly / RSCD),
+    in a copy or, with `inplace`, in `groupdq` itself.
 
     With the last group also DO_NOT_USE, at least two groups must stay usable; asking for
     more raises ValueError."""
@@ -71,6 +72,6 @@ def drop_groups(groupdq: np.ndarray, n: int) -> np.ndarray:
         raise ValueError(
             f"miri_drop_groups = {n} leaves fewer than 2 of {ng} groups; use at most {ng - 3}"
         )
-    out = groupdq.copy()
+    out = groupdq if inplace else groupdq.copy()
     out[:, :n] |= np.uint8(DO_NOT_USE)
     return out
