@@ -490,7 +490,24 @@ def _stage1_floor_lines() -> list[str]:
             f"| {k} | {run['read_floor_s']:.1f} | {run['stage1_s']:.1f} | "
             f"{run['ratio']:.2f} | {steps} |"
         )
-    return [*lines, "", f"Worker peak RSS {r['peak_rss_worker_MB']} MB.", ""]
+    lines += ["", f"Worker peak RSS {r['peak_rss_worker_MB']} MB." + _note(r)]
+    before = _latest("*-stage1-floor-idle-program2783-before-*.json")
+    if before:
+        bname, b = before
+        bratio = [run["ratio"] for run in b["runs"]]
+        bstage = [run["stage1_s"] for run in b["runs"]]
+        lines += [
+            "",
+            f"Before ({bname}, the same machine and data): Stage 1 "
+            f"{min(bstage):.1f}–{max(bstage):.1f} s, Stage 1 / floor "
+            f"{min(bratio):.2f}–{max(bratio):.2f}." + _note(b),
+        ]
+    return [*lines, ""]
+
+
+def _note(r: dict) -> str:
+    """A result file's note (how and when it was measured) as a sentence, or nothing."""
+    return f" {r['note'][0].upper()}{r['note'][1:]}." if r.get("note") else ""
 
 
 def _stage4_lines() -> list[str]:
@@ -607,8 +624,9 @@ def _spectra_figure(r: dict) -> Path | None:
 
     fits_ = {n: t["accuracy"]["spectrum"] for n, t in r["tools"].items() if t.get("accuracy")}
     fits_ = {n: p for n, p in fits_.items() if Path(p).exists()}
-    if not fits_:
-        return None
+    out = DOCS / "figures" / f"benchmark_spectra_{r['label']}.png"
+    if not fits_:  # the run's data are gone: keep the figure drawn when they were there
+        return out if out.exists() else None
     import matplotlib
 
     matplotlib.use("Agg")
@@ -634,7 +652,6 @@ def _spectra_figure(r: dict) -> Path | None:
     ax.set_ylabel("transit depth (ppm)")
     ax.set_title(f"{r['label']}: same Stage 4 on each tool's spectra")
     ax.legend(fontsize=8)
-    out = DOCS / "figures" / f"benchmark_spectra_{r['label']}.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.tight_layout()
     fig.savefig(out, dpi=110)

@@ -100,6 +100,14 @@ def test_stage1_floor_section(compare):
     path.write_text(json.dumps(record))
     text = compare.write_docs().read_text()
     assert "| 1 | 17.5 | 57.6 | 3.30 | jump 14.8 |" in text and "1016 MB" in text
+    assert "Before (" not in text
+    old = {**record, "runs": [{**run, "stage1_s": 63.3, "ratio": 4.83}]}
+    (compare.RESULTS / "2026-12-02-stage1-floor-idle-program2783-before-x.json").write_text(
+        json.dumps(old)
+    )
+    text = compare.write_docs().read_text()
+    assert "| 1 | 17.5 | 57.6 | 3.30 |" in text  # the newest run stays the table
+    assert "Stage 1 63.3–63.3 s, Stage 1 / floor 4.83–4.83." in text
 
 
 def test_systematics_section(compare):

@@ -43,9 +43,9 @@ def test_transmission_spectrum_matches_the_injected_one(stage4):
     assert set(spec.colnames) >= set(SPECTRUM_COLUMNS)
     assert r.truth_metrics["chi2_nu"] <= 1.2
     # no bias at 3σ: the mean of n unit normals has σ 1/√n (0.24 for 18 channels).  A 2σ
-    # gate fails one noise realisation in 20: seed 2 gave −0.32 σ, and −0.47 σ (1.97/√n)
-    # with numpy 2.4's streams and the slope background; the fitted limb darkening's share
-    # of such a bias is measured in docs/benchmarks.md, not gated here
+    # gate fails one noise realisation in 20: seed 2 gave −0.32 σ before, −0.47 σ (1.97/√n)
+    # on 2026-12-02 with numpy 2.4 and the slope background; the fitted limb darkening's
+    # share of such a bias is measured in docs/benchmarks.md, not gated here
     n = r.truth_metrics["n_channels"]
     assert abs(r.truth_metrics["mean_bias_sigma"]) < 3 / np.sqrt(n)
 

@@ -3,9 +3,12 @@
 Raw ramps are read in chunks of integrations (memory-mapped, across segment boundaries);
 each chunk passes DQInit → Saturation → EmiCorr → Reset → Linearity (+ dark, dropped groups)
 → Jump → RampFit in memory, and the slopes are written into one `*_rateints.fits` per segment.
-Time-domain jump detection gets a halo of neighbouring integrations so the result does not
-depend on the chunk size or on segment boundaries.  Chunks are independent tasks: they run
-serially, in local processes, or on a dask cluster (`exolrs.parallel`).
+Time-domain jump detection gets a halo of neighbouring integrations (those its windows use:
+two on each side for a window of 5) so the result does not depend on the chunk size or on
+segment boundaries.  A task is a stripe of up to STRIPE_CHUNKS consecutive chunks of one
+segment, reduced one after another so that the corrected neighbours of one chunk are the
+next one's without being read or corrected again; tasks are independent and run serially,
+in local processes, or on a dask cluster (`exolrs.parallel`).
 
 By default a chunk goes through the compiled passes of `exolrs.stage1.fused` (the same
 arithmetic as the step modules, in five passes over the block, the stored int16 converted in

@@ -19,7 +19,11 @@ the block once and keep no block-sized temporaries:
    segment still go to stcal, as in `ramp_fit`.
 
 Measured on a full-size chunk (16 + 8 halo integrations × 100 groups, one process): 4–5×
-faster than the step modules (benchmarks/bench_stage1_floor.py times whole runs).
+faster than the step modules (benchmarks/bench_stage1_floor.py times whole runs).  The loops
+are written so that LLVM compiles them to SIMD: no branch inside a pixel loop (selects and
+`|`/`&` on flags instead), no loop over a run-time count inside one, loops that start at 0
+on slices, and no in-place swap of two rows that might alias — each of these cost 2–5× on
+its pass (2026-12-02; CPU seconds by step in docs/benchmarks.md, "Stage 1 over the read floor").
 
 A block's results equal the reference path's to float32 rounding (tests/stage1/test_fused.py):
 sums that numpy hands to BLAS are summed here in another order, in the same float64.
