@@ -19,3 +19,12 @@ class Clock:
 
     def rounded(self, digits: int = 3) -> dict[str, float]:
         return {k: round(v, digits) for k, v in self.seconds.items()}
+
+
+def sum_seconds(many) -> dict[str, float]:
+    """Seconds by name summed over several Clocks' `seconds` (chunks, processes)."""
+    out: dict[str, float] = {}
+    for seconds in many:
+        for k, v in seconds.items():
+            out[k] = out.get(k, 0.0) + v
+    return out

@@ -48,7 +48,7 @@ from exolrs.stage1 import (
 )
 from exolrs.stage1.references import Stage1Refs, load_stage1_refs, resolve_stage1_refs
 from exolrs.stage1.workspace import WORKSPACE
-from exolrs.timing import Clock
+from exolrs.timing import Clock, sum_seconds
 
 log = logging.getLogger(__name__)
 
@@ -375,12 +375,6 @@ def time_window_of(params: Stage1Config) -> int:
     return 0
 
 
-def read_span(start: int, stop: int, window: int, nints: int) -> tuple[int, int]:
-    """Integrations [lo, hi) a chunk with core [start, stop) reads: the core plus the
-    neighbours its time-domain jump windows use (2 each side for a window of 5)."""
-    return jump.time_span(start, stop, window, nints) if window else (start, stop)
-
-
 def plan_chunks(nints: int, chunk_ints: int, bounds: Iterable[tuple[int, int]]) -> list:
     """Core [start, stop) ranges: chunk_ints long, never crossing a segment boundary
     (so each chunk's slopes go to one rateints file)."""
@@ -463,7 +457,7 @@ def _step_chunk(task, a, b, refs, pixeldq, hot, subarray) -> ChunkResult:
     """One chunk through the step modules, read with its neighbours."""
     exp = task.exposure
     t0 = time.perf_counter()
-    lo, hi = read_span(a, b, task.window, exp.nints)
+    lo, hi = jump.time_span(a, b, task.window, exp.nints)
     data, groupdq = read_integrations(exp, lo, hi)
     t_read = time.perf_counter() - t0
     result = process_block(
@@ -504,7 +498,7 @@ def _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry):
     exp = task.exposure
     params = task.params
     frame = (exp.ngroups, exp.ny, exp.nx)
-    lo, hi = read_span(a, b, task.window, exp.nints)
+    lo, hi = jump.time_span(a, b, task.window, exp.nints)
     width = params.chunk_ints + 2 * max(task.window - 1, 0)
     block_dn = WORKSPACE.take("block_dn", (width, *frame), np.float32)
     block_dq = WORKSPACE.take("block_dq", (width, *frame), np.uint8)
@@ -542,10 +536,11 @@ def _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry):
     # what the next chunk of the stripe needs from this block goes to the buffers' front
     nxt = None
     if b < task.stop:
-        lo2, _ = read_span(b, min(b + params.chunk_ints, task.stop), task.window, exp.nints)
+        lo2, _ = jump.time_span(b, min(b + params.chunk_ints, task.stop), task.window, exp.nints)
         if lo <= lo2 < hi:
-            block_dn[: hi - lo2] = block_dn[lo2 - lo : hi - lo].copy()
-            block_dq[: hi - lo2] = block_dq[lo2 - lo : hi - lo].copy()
+            # (numpy buffers an assignment between overlapping slices itself)
+            block_dn[: hi - lo2] = block_dn[lo2 - lo : hi - lo]
+            block_dq[: hi - lo2] = block_dq[lo2 - lo : hi - lo]
             nxt = _Carry(lo2, hi, pdq)
     return result, nxt
 
@@ -554,10 +549,7 @@ def _concatenate(parts: list[ChunkResult]) -> ChunkResult:
     """Consecutive chunks' results as one."""
     if len(parts) == 1:
         return parts[0]
-    seconds: dict[str, float] = {}
-    for part in parts:
-        for k, v in part.seconds.items():
-            seconds[k] = seconds.get(k, 0.0) + v
+    seconds = sum_seconds(p.seconds for p in parts)
     fields = ("slope", "err", "dq", "var_poisson", "var_rnoise")
     arrays = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
     return ChunkResult(start=parts[0].start, stop=parts[-1].stop, seconds=seconds, **arrays)
@@ -744,8 +736,7 @@ def _stream(exposure, tasks, executor, targets, keywords, total, progress) -> di
         )
         if result.stop == exposure.ranges[seg][1]:
             writers.pop(seg).close()
-        for k, v in result.seconds.items():
-            totals[k] = totals.get(k, 0.0) + v
+        totals = sum_seconds((totals, result.seconds))
         done += result.stop - result.start
         if progress:
             progress(done, total)

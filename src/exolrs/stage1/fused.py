@@ -18,8 +18,8 @@ the block once and keep no block-sized temporaries:
    from a comparator network run on 128 pixels at once); ramps that are not one clean
    segment still go to stcal, as in `ramp_fit`.
 
-Measured on a full-size chunk (16 + 8 halo integrations × 100 groups, one process): 4–5×
-faster than the step modules (benchmarks/bench_stage1_floor.py times whole runs).  The loops
+First measured on a full-size chunk (16 + 8 halo integrations × 100 groups, one process):
+4–5× faster than the step modules (benchmarks/bench_stage1_floor.py times whole runs).  The loops
 are written so that LLVM compiles them to SIMD: no branch inside a pixel loop (selects and
 `|`/`&` on flags instead), no loop over a run-time count inside one, loops that start at 0
 on slices, and no in-place swap of two rows that might alias — each of these cost 2–5× on
