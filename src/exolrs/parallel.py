@@ -3,7 +3,8 @@
 `ordered_map(fn, items)` runs `fn(item)` for every item and yields the results in input order,
 keeping at most `window` tasks in flight so memory stays bounded however many chunks there
 are.  Tasks must be picklable module-level functions with small arguments: a worker reads its
-own data (shared storage), so no bulk data travels through the scheduler.
+own data and writes its own results (shared storage), so no bulk data travels through the
+scheduler.
 """
 
 from __future__ import annotations

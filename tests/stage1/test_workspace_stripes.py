@@ -39,11 +39,25 @@ def test_stripes_group_chunks_without_crossing_segments():
     assert plan_stripes(later, 10, bounds) == [(10, 25)]
 
 
-@pytest.mark.parametrize("per", [1, 4])
-def test_stripes_cover_every_chunk_once(per):
+def test_last_chunks_are_single_tasks():
+    bounds = [(0, 10), (10, 25)]
+    chunks = plan_chunks(25, 3, bounds)  # … (16, 19), (19, 22), (22, 25)
+    assert plan_stripes(chunks, 2, bounds, single_tail=3) == [
+        (0, 6),
+        (6, 10),
+        (10, 16),
+        (16, 19),
+        (19, 22),
+        (22, 25),
+    ]
+    assert plan_stripes(chunks, 4, bounds, single_tail=99) == chunks
+
+
+@pytest.mark.parametrize("per, tail", [(1, 0), (4, 0), (4, 3)])
+def test_stripes_cover_every_chunk_once(per, tail):
     bounds = [(0, 7), (7, 8), (8, 40)]
     chunks = plan_chunks(40, 5, bounds)
-    stripes = plan_stripes(chunks, per, bounds)
+    stripes = plan_stripes(chunks, per, bounds, tail)
     assert [a for a, _ in stripes][1:] == [b for _, b in stripes][:-1]
     assert stripes[0][0] == 0 and stripes[-1][1] == 40
     for a, b in stripes:

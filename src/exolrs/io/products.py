@@ -126,9 +126,11 @@ class IntegrationsWriter:
         self.int_times = int_times
         self.extra = extra_keywords or {}
         self.datamodel = datamodel
+        # stored big-endian, as FITS keeps them: the copy in `write` swaps the bytes, and
+        # astropy then writes the planes as they are instead of swapping them in place and
+        # back (a 120 MB segment file: 0.25 → 0.06 s)
         self.arrays = {
-            name: np.zeros((nints, *shape), np.uint32 if name == "DQ" else np.float32)
-            for name in arrays
+            name: np.zeros((nints, *shape), ">u4" if name == "DQ" else ">f4") for name in arrays
         }
         self.filled = np.zeros(nints, bool)
 
@@ -155,6 +157,10 @@ class IntegrationsWriter:
                 f"{self.path.name}: integrations {missing[:5].tolist()}… were never computed; "
                 "the product was not written."
             )
+        return atomic_write(self.hdus(self.arrays), self.path)
+
+    def hdus(self, arrays: dict[str, np.ndarray]) -> fits.HDUList:
+        """The product's HDUs with these per-integration arrays (name → (nints, ny, nx))."""
         primary = fits.PrimaryHDU(header=self.header)
         h = primary.header
         for key in ("NAXIS1", "NAXIS2", "NAXIS3", "NAXIS4"):
@@ -168,7 +174,7 @@ class IntegrationsWriter:
         for k in wcsinfo:
             h.remove(k)
         hdus = [primary]
-        for name, arr in self.arrays.items():
+        for name, arr in arrays.items():
             hdu = fits.ImageHDU(arr, name=name)
             if name == "SCI":
                 hdu.header["BUNIT"] = h.get("S_BUNIT", "DN/s")
@@ -179,7 +185,7 @@ class IntegrationsWriter:
         times = _int_times_hdu(self.int_times)
         if times is not None:
             hdus.append(times)
-        return atomic_write(fits.HDUList(hdus), self.path)
+        return fits.HDUList(hdus)
 
 
 def read_wavelength_image(path) -> np.ndarray | None:

@@ -14,6 +14,7 @@ import numpy as np
 from astropy.io import fits
 
 from exolrs.errors import ExolrsError
+from exolrs.refs.asdf_tree import read_tree
 
 
 def subarray_window(ref_header, exposure_header, path: Path) -> tuple[slice, slice]:
@@ -205,28 +206,26 @@ def load_emicorr(path, header=None) -> dict[str, tuple[float, np.ndarray]]:
     """EMI reference waveforms ``{name: (frequency_hz, phase_amplitudes)}``.
 
     With a header, only the frequencies listed for its subarray and readout speed."""
-    import asdf
-
     path = Path(path)
     try:
-        with asdf.open(path, lazy_load=False, memmap=False) as af:
-            freqs = af.tree["frequencies"]
-            out = {
-                name: (float(v["frequency"]), np.asarray(v["phase_amplitudes"], np.float32))
-                for name, v in freqs.items()
-            }
-            if header is not None:  # as jwst's emicorr.get_subarcase
-                speed = "SLOW" if "SLOW" in str(header.get("READPATT", "")).upper() else "FAST"
-                subarray = str(header.get("SUBARRAY", ""))
-                if "FULL" in subarray:
-                    subarray = f"{subarray}_{speed}"
-                case = af.tree.get("subarray_cases", {}).get(subarray, {})
-                wanted = case.get("freqs", {}).get(speed, [])
-                if isinstance(wanted, dict):
-                    wanted = wanted.get(header.get("DETECTOR", ""), [])
-                # in the case's order (jwst corrects them in turn); no entry for this
-                # subarray/readout: nothing to correct (as in jwst)
-                out = {k: out[k] for k in wanted if k in out}
-            return out
-    except (OSError, ValueError, KeyError) as exc:
+        tree = read_tree(path)
+        freqs = tree["frequencies"]
+        out = {
+            name: (float(v["frequency"]), np.asarray(v["phase_amplitudes"], np.float32))
+            for name, v in freqs.items()
+        }
+        if header is not None:  # as jwst's emicorr.get_subarcase
+            speed = "SLOW" if "SLOW" in str(header.get("READPATT", "")).upper() else "FAST"
+            subarray = str(header.get("SUBARRAY", ""))
+            if "FULL" in subarray:
+                subarray = f"{subarray}_{speed}"
+            case = tree.get("subarray_cases", {}).get(subarray, {})
+            wanted = case.get("freqs", {}).get(speed, [])
+            if isinstance(wanted, dict):
+                wanted = wanted.get(header.get("DETECTOR", ""), [])
+            # in the case's order (jwst corrects them in turn); no entry for this
+            # subarray/readout: nothing to correct (as in jwst)
+            out = {k: out[k] for k in wanted if k in out}
+        return out
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ExolrsError(f"cannot read the EMICORR reference {path}: {exc}") from None

@@ -22,7 +22,7 @@ import functools
 import logging
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,7 +31,8 @@ from threadpoolctl import threadpool_limits
 from exolrs.config import Stage1Config
 from exolrs.errors import ExolrsError
 from exolrs.io.chunks import read_integrations, read_integrations_raw, read_pixeldq
-from exolrs.io.products import IntegrationsWriter, product_name, read_hot_pixel_map
+from exolrs.io.inplace import PlanesLayout, ProductInPlace
+from exolrs.io.products import product_name, read_hot_pixel_map
 from exolrs.io.provenance import digest, make_record, product_digest, reusable, save_record
 from exolrs.io.segments import Exposure, discover_segments
 from exolrs.parallel import make_executor
@@ -393,22 +394,29 @@ STRIPE_CHUNKS = 4
 
 
 def plan_stripes(
-    chunks: list[tuple[int, int]], per_stripe: int, bounds: Iterable[tuple[int, int]]
+    chunks: list[tuple[int, int]],
+    per_stripe: int,
+    bounds: Iterable[tuple[int, int]],
+    single_tail: int = 0,
 ) -> list[tuple[int, int]]:
     """Runs of up to `per_stripe` consecutive chunks as [start, stop) ranges, never
     crossing a segment boundary (`bounds`: each segment's integration range), so that a
-    run's slopes go to one rateints file."""
+    run's slopes go to one rateints file.  The last `single_tail` chunks are tasks of their
+    own: the workers then finish within about one chunk of each other instead of one stripe
+    (one of two cores sat idle for ≈ 2 s at the end of the full simulation's run)."""
+    bounds = list(bounds)
+    head = len(chunks) - min(single_tail, len(chunks))
     starts = {s0 for s0, _ in bounds}
     out: list[list[int]] = []
     count = 0
-    for a, b in chunks:
+    for a, b in chunks[:head]:
         if out and out[-1][1] == a and count < per_stripe and a not in starts:
             out[-1][1] = b
             count += 1
         else:
             out.append([a, b])
             count = 1
-    return [(a, b) for a, b in out]
+    return [(a, b) for a, b in out] + list(chunks[head:])
 
 
 ProgressFn = Callable[[int, int], None]
@@ -426,10 +434,24 @@ class _Task:
     ref_paths: dict
     params: Stage1Config
     group_time: float
+    # the segment's product being written in place, and the segment's first integration;
+    # without it the task returns its slopes instead
+    out: PlanesLayout | None = None
+    out_first: int = 0
 
 
-def _run_task(task: _Task) -> ChunkResult:
-    """Reduce the task's stripe [start, stop) chunk by chunk (chunk_ints integrations)."""
+@dataclass
+class _Written:
+    """What a task that wrote its slopes into the product returns."""
+
+    start: int
+    stop: int
+    seconds: dict[str, float]
+
+
+def _run_task(task: _Task) -> ChunkResult | _Written:
+    """Reduce the task's stripe [start, stop) chunk by chunk (chunk_ints integrations);
+    write each chunk's slopes into `task.out`, or return them all."""
     exp = task.exposure
     t0 = time.perf_counter()
     pixeldq = _pixeldq(exp)
@@ -448,9 +470,27 @@ def _run_task(task: _Task) -> ChunkResult:
                 part, carry = _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry)
             else:
                 part = _step_chunk(task, a, b, refs, pixeldq, hot, subarray)
+            if task.out is not None:
+                t0 = time.perf_counter()
+                task.out.put(part.start - task.out_first, _planes(part))
+                part.seconds["write"] = time.perf_counter() - t0
+                part = _Written(part.start, part.stop, part.seconds)
             parts.append(part)
     parts[0].seconds["read"] = parts[0].seconds.get("read", 0.0) + setup
+    if task.out is not None:
+        return _Written(task.start, task.stop, sum_seconds(p.seconds for p in parts))
     return _concatenate(parts)
+
+
+def _planes(result: ChunkResult) -> dict[str, np.ndarray]:
+    """A chunk's slopes by the product's array names."""
+    return {
+        "SCI": result.slope,
+        "ERR": result.err,
+        "DQ": result.dq,
+        "VAR_POISSON": result.var_poisson,
+        "VAR_RNOISE": result.var_rnoise,
+    }
 
 
 def _step_chunk(task, a, b, refs, pixeldq, hot, subarray) -> ChunkResult:
@@ -667,14 +707,12 @@ def run_stage1(
         for a, b in plan_chunks(exposure.nints, params.chunk_ints, exposure.ranges)
         if _segment_of(exposure, a) not in done
     ]
-    paths = dict(refset.paths)
-    tasks = (
-        _Task(exposure, a, b, window, paths, params, group_time)
-        for a, b in plan_stripes(chunks, STRIPE_CHUNKS, exposure.ranges)
-    )
     own_executor = executor is None
     if own_executor:
         executor = make_executor("processes", maximum_cores)
+    tail = STRIPE_CHUNKS * executor.workers if executor.workers > 1 else 0
+    task = _Task(exposure, 0, 0, window, dict(refset.paths), params, group_time)
+    stripes = plan_stripes(chunks, STRIPE_CHUNKS, exposure.ranges, tail)
     bar = None
     if progress is True:
         from rich.progress import Progress
@@ -686,7 +724,7 @@ def run_stage1(
     try:
         keywords = {**_provenance(params, refset), "EXPROV": fingerprint}
         total = sum(b - a for a, b in chunks)
-        totals = _stream(exposure, tasks, executor, targets, keywords, total, progress)
+        totals = _stream(exposure, task, stripes, executor, targets, keywords, total, progress)
     finally:
         if bar is not None:
             bar.stop()
@@ -708,38 +746,45 @@ def _segment_of(exposure: Exposure, start: int) -> int:
     return next(k for k, (s0, s1) in enumerate(exposure.ranges) if s0 <= start < s1)
 
 
-def _stream(exposure, tasks, executor, targets, keywords, total, progress) -> dict:
-    """Run the chunk tasks and write each segment's rateints as soon as it is complete;
-    returns the step times summed over chunks."""
+def _stream(exposure, task, stripes, executor, targets, keywords, total, progress) -> dict:
+    """Run a task per stripe (`task` with its start and stop replaced); each segment's
+    product is created when its first task is handed out, written by the workers in place,
+    and renamed when complete (removed if the run fails).  Returns the step times summed
+    over chunks."""
     totals: dict[str, float] = {}
-    writers: dict[int, IntegrationsWriter] = {}
-    done = 0
-    for result in executor.ordered_map(_run_task, tasks):
-        seg = _segment_of(exposure, result.start)
-        if seg not in writers:
+    products: dict[int, ProductInPlace] = {}
+
+    def tasks():
+        for a, b in stripes:
+            seg = _segment_of(exposure, a)
             s0, s1 = exposure.ranges[seg]
-            writers[seg] = IntegrationsWriter(
-                targets[seg],
-                s1 - s0,
-                (exposure.ny, exposure.nx),
-                header=exposure.segment_headers[seg],
-                int_times=exposure.segment_int_times(seg),
-                extra_keywords=keywords,
-            )
-        writers[seg].write(
-            result.start - exposure.ranges[seg][0],
-            result.slope,
-            result.err,
-            result.dq,
-            var_poisson=result.var_poisson,
-            var_rnoise=result.var_rnoise,
-        )
-        if result.stop == exposure.ranges[seg][1]:
-            writers.pop(seg).close()
-        totals = sum_seconds((totals, result.seconds))
-        done += result.stop - result.start
-        if progress:
-            progress(done, total)
+            if seg not in products:
+                products[seg] = ProductInPlace(
+                    targets[seg],
+                    s1 - s0,
+                    (exposure.ny, exposure.nx),
+                    header=exposure.segment_headers[seg],
+                    int_times=exposure.segment_int_times(seg),
+                    extra_keywords=keywords,
+                )
+                products[seg].create()
+            yield replace(task, start=a, stop=b, out=products[seg].layout, out_first=s0)
+
+    done = 0
+    try:
+        for result in executor.ordered_map(_run_task, tasks()):
+            seg = _segment_of(exposure, result.start)
+            s0, s1 = exposure.ranges[seg]
+            products[seg].mark(result.start - s0, result.stop - s0)
+            if result.stop == s1:
+                products.pop(seg).finish()
+            totals = sum_seconds((totals, result.seconds))
+            done += result.stop - result.start
+            if progress:
+                progress(done, total)
+    finally:
+        for product in products.values():  # a failed or interrupted run
+            product.abandon()
     log.info("Stage 1 step times (s, summed over chunks): %s", totals)
     return totals
 
