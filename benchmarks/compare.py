@@ -491,14 +491,14 @@ def _stage1_floor_lines() -> list[str]:
             f"{run['ratio']:.2f} | {steps} |"
         )
     lines += ["", f"Worker peak RSS {r['peak_rss_worker_MB']} MB." + _note(r)]
-    before = _latest("*-stage1-floor-idle-program2783-before-*.json")
-    if before:
-        bname, b = before
+    # earlier engines, each measured beside the one that replaced it
+    for path in sorted(RESULTS.glob("*-stage1-floor-idle-program2783-before-*.json")):
+        b = json.loads(path.read_text())
         bratio = [run["ratio"] for run in b["runs"]]
         bstage = [run["stage1_s"] for run in b["runs"]]
         lines += [
             "",
-            f"Before ({bname}, the same machine and data): Stage 1 "
+            f"Before ({path.name}, the same machine and data): Stage 1 "
             f"{min(bstage):.1f}–{max(bstage):.1f} s, Stage 1 / floor "
             f"{min(bratio):.2f}–{max(bratio):.2f}." + _note(b),
         ]
@@ -598,10 +598,18 @@ def _systematics_lines() -> list[str]:
         "light: residual rms over the propagated noise.  Time: `exolrs run` wall seconds on",
         f"{r['workers']} processes." + (f" {r['note']}" if r.get("note") else ""),
         "",
+        "The bias a systematic adds is its mean bias minus the case without one (Δ bias,",
+        "defaults → counter-measure): the issue's threshold for an answer in the reduction is",
+        "0.3 σ.",
+        "",
         "| systematic | defaults: χ²ν · bias · white res/exp | counter-measure | with it: "
-        "χ²ν · bias · white res/exp | time (s) defaults → counter |",
-        "|---|---|---|---|---|",
+        "χ²ν · bias · white res/exp | Δ bias (σ) | time (s) defaults → counter |",
+        "|---|---|---|---|---|---|",
     ]
+    base = r["cases"].get("none", {}).get("defaults", {}).get("mean_bias_sigma")
+
+    def delta(m: dict | None) -> str:
+        return "—" if m is None or base is None else f"{m['mean_bias_sigma'] - base:+.2f}"
 
     def cells(m: dict) -> str:
         return (
@@ -613,7 +621,9 @@ def _systematics_lines() -> list[str]:
         d, c = case["defaults"], case.get("counter")
         lines.append(
             f"| {case['what']} | {cells(d)} | {case.get('counter_measure', '—')} | "
-            f"{cells(c) if c else '—'} | {d['wall_s']:.0f}"
+            f"{cells(c) if c else '—'} | {delta(d)}"
+            + (f" → {delta(c)}" if c else "")
+            + f" | {d['wall_s']:.0f}"
             + (f" → {c['wall_s']:.0f} |" if c else " |")
         )
     return [*lines, ""]

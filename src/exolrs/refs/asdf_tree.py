@@ -3,13 +3,14 @@
 `asdf.open` first imports every installed ASDF extension (asdf-astropy, gwcs, stdatamodels,
 …): most of the 2.1 s Stage 1 spent loading its references on the full simulation, paid
 again by every process that opens one (a dask worker, the CRDS cache scan); read this way,
-the references load in 0.2 s (2026-12-02).  Reference trees such as EMICORR's hold only plain YAML and ndarrays, so the YAML is
-read with `asdf.util.load_yaml` (no extensions) and each array from its binary block as
-the ASDF standard lays blocks out: the magic ``\\xd3BLK``, a big-endian 2-byte header size,
-then flags (4 bytes), compression (4), allocated, used and data sizes (8 each) and a
-checksum; the data follow the header and the next block follows the allocated space.  A file
-that needs more — compressed or streamed blocks, external or strided arrays, masks — is
-read with `asdf.open` instead, so the result never depends on which path read it.
+the references load in 0.2 s (2026-12-02).  Reference trees such as EMICORR's hold only
+plain YAML and ndarrays, so the YAML is read with `asdf.util.load_yaml` (no extensions) and
+each array from its binary block as the ASDF standard lays blocks out: the magic
+``\\xd3BLK``, a big-endian 2-byte header size, then flags (4 bytes), compression (4),
+allocated, used and data sizes (8 each) and a checksum; the data follow the header and the
+next block follows the allocated space.  A file that needs more — compressed or streamed
+blocks, external or strided arrays, masks — is read with `asdf.open` instead, so the result
+never depends on which path read it.
 """
 
 from __future__ import annotations
