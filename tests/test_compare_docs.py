@@ -130,6 +130,20 @@ def test_systematics_section(compare):
     text = compare.write_docs().read_text()
     assert (
         "| left glow | 1.23 · -0.31 σ · 1.05 | stage2 miri_method: slope | "
-        "1.23 · +0.02 σ · 1.05 | 80 → 82 |" in text
-    )
-    assert "| nothing | 1.23 · -0.31 σ · 1.05 | — | — | 79 |" in text
+        "1.23 · +0.02 σ · 1.05 | +0.00 → +0.33 | 80 → 82 |" in text
+    )  # Δ bias: against the case without a systematic
+    assert "| nothing | 1.23 · -0.31 σ · 1.05 | — | — | +0.00 | 79 |" in text
+
+
+def test_targets_section(compare):
+    metrics = {"chi2_nu": 2.084, "mean_bias_sigma": 0.511, "white_residual_over_expected": 1.186}
+    record = {"preset": "program2783", "seed": 7, "workers": 2}
+    record["cases"] = {"all": {"what": "all", "defaults": {**metrics, "wall_s": 187.9}}}
+    (compare.RESULTS / "2026-12-02-systematics-program2783.json").write_text(json.dumps(record))
+    bins = {"5.1": {"bin_um": 5.125, "error_ppm": 112.3, "published_ppm": 92.8, "ratio": 1.21}}
+    row = {"bins": bins, "chi2_nu": 1.352, "mean_bias_sigma": 0.357, "n_channels": 28}
+    label = "program2783, every systematic, defaults"
+    (compare.RESULTS / "2026-12-02-bin-errors.json").write_text(json.dumps({label: row}))
+    text = compare.write_docs().read_text()
+    assert "| R = 20 channels: mean bias | +0.51 σ | −0.25 to +0.25 σ |" in text
+    assert "| error / published at 5.125 µm | 1.21 | 0.8–1.25 |" in text
