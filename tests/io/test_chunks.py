@@ -73,3 +73,5 @@ def test_raw_read_into_given_buffers(exposure):
     np.testing.assert_array_equal(dq, want_dq)
     with pytest.raises(ValueError, match="out must be"):
         read_integrations_raw(exposure, 5, 13, out=(sci, dq))
+    with pytest.raises(ValueError, match="out must be"):  # a DQ buffer of another type
+        read_integrations_raw(exposure, 5, 14, out=(sci, dq.astype(np.uint16)))

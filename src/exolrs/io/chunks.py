@@ -49,7 +49,8 @@ def read_integrations_raw(
         raw, gdq = np.empty((n, *frame), ">i2"), np.empty((n, *frame), np.uint8)
     else:
         raw, gdq = out
-        if raw.shape != (n, *frame) or raw.dtype != np.dtype(">i2") or gdq.shape != raw.shape:
+        bad_dtype = raw.dtype != np.dtype(">i2") or gdq.dtype != np.uint8
+        if raw.shape != (n, *frame) or gdq.shape != raw.shape or bad_dtype:
             raise ValueError(f"out must be (>i2, uint8) arrays of shape {(n, *frame)}")
     for seg in exposure.segments:
         a, b = max(start, seg.start), min(stop, seg.stop)
