@@ -676,7 +676,35 @@ def _targets_lines() -> list[str]:
         *[f"| {a} | {m} | {t} |" for a, m, t in rows],
         "",
     ]
-    return lines
+    return lines + _variant_lines()
+
+
+def _variant_lines() -> list[str]:
+    """Other run-file choices on the same `program2783` reduction (R = 20)."""
+    found = _latest("*-program2783-all-stage4-variants.json")
+    if not found:
+        return []
+    name, r = found
+
+    def change(c: dict) -> str:
+        flat = [f"{sec} {k}: {v}" for sec, kv in c.items() for k, v in kv.items()]
+        return "; ".join(flat) or "the defaults"
+
+    lines = [
+        f"The same reduction with other run-file choices ({name}, R = 20).{_note(r)}",
+        "",
+        "| run-file change | χ²ν | mean bias | white res/exp | median depth error (ppm) | "
+        "Stage 4 (s) |",
+        "|---|---|---|---|---|---|",
+    ]
+    for v in r["variants"].values():
+        err = v.get("median_depth_err_ppm")
+        lines.append(
+            f"| {change(v['changes'])} | {v['chi2_nu']:.2f} | {v['mean_bias_sigma']:+.2f} σ | "
+            f"{v['white_residual_over_expected']:.2f} | {'—' if err is None else f'{err:.0f}'} | "
+            f"{v['stage4_s']:.0f} |"
+        )
+    return [*lines, ""]
 
 
 def _spectra_figure(r: dict) -> Path | None:

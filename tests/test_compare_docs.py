@@ -144,6 +144,12 @@ def test_targets_section(compare):
     row = {"bins": bins, "chi2_nu": 1.352, "mean_bias_sigma": 0.357, "n_channels": 28}
     label = "program2783, every systematic, defaults"
     (compare.RESULTS / "2026-12-02-bin-errors.json").write_text(json.dumps({label: row}))
+    variant = {"chi2_nu": 0.868, "mean_bias_sigma": -0.4, "white_residual_over_expected": 1.5}
+    variant |= {"changes": {"stage4": {"red_noise": "gp"}}, "stage4_s": 188.2}
+    variants = {"date": "2026-12-02", "variants": {"gp": variant}}
+    path = compare.RESULTS / "2026-12-02-program2783-all-stage4-variants.json"
+    path.write_text(json.dumps(variants))
     text = compare.write_docs().read_text()
+    assert "| stage4 red_noise: gp | 0.87 | -0.40 σ | 1.50 | — | 188 |" in text
     assert "| R = 20 channels: mean bias | +0.51 σ | −0.25 to +0.25 σ |" in text
     assert "| error / published at 5.125 µm | 1.21 | 0.8–1.25 |" in text
