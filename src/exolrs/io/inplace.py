@@ -75,7 +75,6 @@ class ProductInPlace:
         # the planes are zero-filled on demand (calloc): none is touched until astropy
         # writes the zeros, so this costs no memory
         self._writer = IntegrationsWriter(self.path, nints, frame, **writer_options)
-        self.filled = np.zeros(nints, bool)
         self.layout: PlanesLayout | None = None
 
     def create(self) -> PlanesLayout:
@@ -108,16 +107,14 @@ class ProductInPlace:
 
     def mark(self, first: int, stop: int) -> None:
         """Integrations [first, stop) have been written."""
-        self.filled[first:stop] = True
+        self._writer.filled[first:stop] = True
 
     def finish(self) -> Path:
-        if not self.filled.all():
-            missing = np.flatnonzero(~self.filled)
+        try:
+            self._writer.check_filled()
+        except ExolrsError:
             self.abandon()
-            raise ExolrsError(
-                f"{self.path.name}: integrations {missing[:5].tolist()}… were never computed; "
-                "the product was not written."
-            )
+            raise
         os.replace(self.part, self.path)
         return self.path
 

@@ -151,13 +151,17 @@ class IntegrationsWriter:
         self.filled[sl] = True
 
     def close(self) -> Path:
+        self.check_filled()
+        return atomic_write(self.hdus(self.arrays), self.path)
+
+    def check_filled(self) -> None:
+        """Raise if an integration was never written (the product must not be)."""
         if not self.filled.all():
             missing = np.flatnonzero(~self.filled)
             raise ExolrsError(
                 f"{self.path.name}: integrations {missing[:5].tolist()}… were never computed; "
                 "the product was not written."
             )
-        return atomic_write(self.hdus(self.arrays), self.path)
 
     def hdus(self, arrays: dict[str, np.ndarray]) -> fits.HDUList:
         """The product's HDUs with these per-integration arrays (name → (nints, ny, nx))."""

@@ -15,6 +15,7 @@ never depends on which path read it.
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
 import numpy as np
@@ -34,7 +35,7 @@ def read_tree(path) -> dict:
 
     raw = Path(path).read_bytes()
     try:
-        return _resolve(read_yaml(path, tagged=True), _blocks(raw))
+        return _resolve(_load_yaml(raw, Path(path).name, tagged=True), _blocks(raw))
     except _NeedsAsdf:
         with asdf.open(path, lazy_load=False, memmap=False) as af:
             return _plain(af.tree)
@@ -43,16 +44,19 @@ def read_tree(path) -> dict:
 def read_yaml(path, tagged: bool = False) -> dict:
     """The file's YAML tree alone (arrays as their block references).  Raises ValueError
     for a file that is not ASDF or whose YAML does not parse."""
+    return _load_yaml(Path(path).read_bytes(), Path(path).name, tagged)
+
+
+def _load_yaml(raw: bytes, name: str, tagged: bool) -> dict:
     import asdf
     import yaml
 
-    with open(path, "rb") as fh:
-        if not fh.read(5) == b"#ASDF":
-            raise ValueError(f"{Path(path).name} is not an ASDF file (no #ASDF header)")
+    if not raw.startswith(b"#ASDF"):
+        raise ValueError(f"{name} is not an ASDF file (no #ASDF header)")
     try:
-        return asdf.util.load_yaml(path, tagged=tagged)
+        return asdf.util.load_yaml(io.BytesIO(raw), tagged=tagged)
     except yaml.YAMLError as exc:
-        raise ValueError(f"{Path(path).name}: its YAML tree does not parse ({exc})") from None
+        raise ValueError(f"{name}: its YAML tree does not parse ({exc})") from None
 
 
 def _blocks(raw: bytes) -> list[memoryview]:

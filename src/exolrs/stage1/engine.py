@@ -404,7 +404,6 @@ def plan_stripes(
     run's slopes go to one rateints file.  The last `single_tail` chunks are tasks of their
     own: the workers then finish within about one chunk of each other instead of one stripe
     (one of two cores sat idle for ≈ 2 s at the end of the full simulation's run)."""
-    bounds = list(bounds)
     head = len(chunks) - min(single_tail, len(chunks))
     starts = {s0 for s0, _ in bounds}
     out: list[list[int]] = []
@@ -434,8 +433,8 @@ class _Task:
     ref_paths: dict
     params: Stage1Config
     group_time: float
-    # the segment's product being written in place, and the segment's first integration;
-    # without it the task returns its slopes instead
+    # the segment's product being written in place (set per stripe by `_stream`), and the
+    # segment's first integration
     out: PlanesLayout | None = None
     out_first: int = 0
 
@@ -449,9 +448,9 @@ class _Written:
     seconds: dict[str, float]
 
 
-def _run_task(task: _Task) -> ChunkResult | _Written:
-    """Reduce the task's stripe [start, stop) chunk by chunk (chunk_ints integrations);
-    write each chunk's slopes into `task.out`, or return them all."""
+def _run_task(task: _Task) -> _Written:
+    """Reduce the task's stripe [start, stop) chunk by chunk (chunk_ints integrations) and
+    write each chunk's slopes into `task.out`."""
     exp = task.exposure
     t0 = time.perf_counter()
     pixeldq = _pixeldq(exp)
@@ -459,7 +458,7 @@ def _run_task(task: _Task) -> ChunkResult | _Written:
     hot = _hot_pixel_map(task.params.hot_pixel_map)
     subarray = str(exp.header.get("SUBARRAY", "SLITLESSPRISM"))
     setup = time.perf_counter() - t0
-    parts = []
+    seconds = []
     carry = None
     # one BLAS thread: a matrix product's rounding depends on the thread count, and dask
     # workers run single-threaded BLAS — this keeps every executor's products bit-identical
@@ -470,16 +469,12 @@ def _run_task(task: _Task) -> ChunkResult | _Written:
                 part, carry = _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry)
             else:
                 part = _step_chunk(task, a, b, refs, pixeldq, hot, subarray)
-            if task.out is not None:
-                t0 = time.perf_counter()
-                task.out.put(part.start - task.out_first, _planes(part))
-                part.seconds["write"] = time.perf_counter() - t0
-                part = _Written(part.start, part.stop, part.seconds)
-            parts.append(part)
-    parts[0].seconds["read"] = parts[0].seconds.get("read", 0.0) + setup
-    if task.out is not None:
-        return _Written(task.start, task.stop, sum_seconds(p.seconds for p in parts))
-    return _concatenate(parts)
+            t0 = time.perf_counter()
+            task.out.put(part.start - task.out_first, _planes(part))
+            part.seconds["write"] = time.perf_counter() - t0
+            seconds.append(part.seconds)
+    seconds[0]["read"] = seconds[0].get("read", 0.0) + setup
+    return _Written(task.start, task.stop, sum_seconds(seconds))
 
 
 def _planes(result: ChunkResult) -> dict[str, np.ndarray]:
@@ -583,16 +578,6 @@ def _fused_chunk(task, a, b, refs, pixeldq, hot, subarray, carry):
             block_dq[: hi - lo2] = block_dq[lo2 - lo : hi - lo]
             nxt = _Carry(lo2, hi, pdq)
     return result, nxt
-
-
-def _concatenate(parts: list[ChunkResult]) -> ChunkResult:
-    """Consecutive chunks' results as one."""
-    if len(parts) == 1:
-        return parts[0]
-    seconds = sum_seconds(p.seconds for p in parts)
-    fields = ("slope", "err", "dq", "var_poisson", "var_rnoise")
-    arrays = {f: np.concatenate([getattr(p, f) for p in parts]) for f in fields}
-    return ChunkResult(start=parts[0].start, stop=parts[-1].stop, seconds=seconds, **arrays)
 
 
 def _pixeldq(exposure: Exposure) -> np.ndarray:
