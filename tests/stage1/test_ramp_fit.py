@@ -96,6 +96,47 @@ def test_vectorised_path_reproduces_stcal_ols_c():
         np.testing.assert_array_equal(fast.dq[i], ref.dq[0])
 
 
+def test_stcal_engine_call_equals_stcals_public_ramp_fit_data():
+    """`_fit_one` calls stcal's OLS driver directly (importing `ramp_fit_data` costs every
+    worker 2 s): its products are bit-identical to the public entry point's."""
+    from stcal.ramp_fitting import ramp_fit_class
+    from stcal.ramp_fitting.ramp_fit import ramp_fit_data
+
+    from exolrs.stage1.ramp_fit import _dqflags, _fit_one
+
+    data, _, crs = make_ramps(n=1, ng=30, n_crs=40, seed=5)
+    gdq = np.zeros(data.shape, np.uint8)
+    gdq[:, :5] = DO_NOT_USE
+    for i, g, y, x in crs:
+        gdq[i, g, y, x] |= JUMP_DET
+    gdq[0, 18:, 2, 4] |= SATURATED
+    shape = data.shape[-2:]
+    rng = np.random.default_rng(3)
+    pdq = np.zeros(shape, np.uint32)
+    pdq[5, 5] = DO_NOT_USE
+    rn = rng.uniform(0.8, 1.2, shape).astype(np.float32) * READ_NOISE_CDS
+    gain = rng.uniform(0.9, 1.1, shape).astype(np.float32) * GAIN
+    dark = rng.uniform(0.0, 2.0, shape).astype(np.float32)
+    ours = _fit_one(data, gdq, pdq, rn, gain, TGROUP, None, dark)
+
+    ramp = ramp_fit_class.RampData()
+    ramp.set_arrays(data.astype(np.float32), gdq, pdq, dark)
+    ramp.set_meta(
+        name="MIRI",
+        frame_time=TGROUP,
+        group_time=TGROUP,
+        groupgap=0,
+        nframes=1,
+        drop_frames1=None,
+    )
+    ramp.set_dqflags(_dqflags())
+    ramp.start_row, ramp.num_rows = 0, shape[0]
+    ramp.suppress_one_group_ramps = False
+    _, integ, _ = ramp_fit_data(ramp, False, rn.copy(), gain.copy(), "OLS_C", "optimal", "none")
+    for field in ("slope", "err", "dq", "var_poisson", "var_rnoise"):
+        np.testing.assert_array_equal(getattr(ours, field), np.asarray(integ[field]))
+
+
 def test_subtracted_dark_current_keeps_its_shot_noise():
     """Ramps of star + dark with the dark subtracted before the fit: the errors describe the
     scatter only when the dark's shot noise is given back (as calwebb_detector1 does)."""

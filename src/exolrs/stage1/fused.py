@@ -31,6 +31,8 @@ sums that numpy hands to BLAS are summed here in another order, in the same floa
 
 from __future__ import annotations
 
+import functools
+
 import numba
 import numpy as np
 
@@ -434,11 +436,13 @@ def _fast_pixels(q, pattern, pixeldq, gain, readnoise):
 @_jit
 def _fit_fast(y, fast, gain, readnoise, avg_dark, coeffs, edges, group_time, net, out):
     """One-segment OLS of `ramp_fit._fit_integration`'s vectorised path for the `fast`
-    pixels, y (n, npix) float32 the usable groups; out (4, npix) slope, var_poisson,
-    var_rnoise, err.  Pixels go in tiles of 128; the median first difference of a tile's
-    pixels comes from the comparator network `net` (`median_network`), run on all of them at
-    once (branch-free, vectorised), or from a sort for a pixel with a NaN difference."""
+    pixels, y (n, npix) float32 the usable groups; `out` the planes (npix,) float32 slope,
+    var_poisson, var_rnoise and err, written at the fast pixels only.  Pixels go in tiles
+    of 128; the median first difference of a tile's pixels comes from the comparator
+    network `net` (`median_network`), run on all of them at once (branch-free,
+    vectorised), or from a sort for a pixel with a NaN difference."""
     n, npix = y.shape
+    slope, var_poisson, var_rnoise, err = out
     m = n - 1
     k0, k1 = (m - 1) // 2, m // 2
     tile = 128
@@ -499,10 +503,10 @@ def _fit_fast(y, fast, gain, readnoise, avg_dark, coeffs, edges, group_time, net
             var_r = 12.0 * (rn_e / group_time) ** 2 / ((n**3 - n) * g**2)
             rate = median_rate if median_rate > 0 else 0.0
             var_p = (rate + np.float64(avg_dark[p])) / (group_time * g * m)
-            out[0, p] = s[q] / group_time
-            out[1, p] = var_p
-            out[2, p] = var_r
-            out[3, p] = np.sqrt(var_p + var_r)
+            slope[p] = s[q] / group_time
+            var_poisson[p] = var_p
+            var_rnoise[p] = var_r
+            err[p] = np.sqrt(var_p + var_r)
 
 
 @_jit
@@ -550,8 +554,10 @@ def median_network(m: int) -> np.ndarray:
     return np.array(kept[::-1], np.int64).reshape(-1, 2)
 
 
+@functools.lru_cache(maxsize=8)
 def _slope_coefficients(n: int) -> np.ndarray:
-    """(6, n) weights of stcal's six optimal-weighting exponents (as in ramp_fit)."""
+    """(6, n) weights of stcal's six optimal-weighting exponents (as in ramp_fit), made
+    once per ramp length (read only: callers share it)."""
     x = np.arange(n, dtype=np.float64)
     mid = (n - 1) / 2.0
     out = []
@@ -559,7 +565,9 @@ def _slope_coefficients(n: int) -> np.ndarray:
         w = np.abs((x - mid) / mid) ** p
         sw, sx, sxx = w.sum(), (w * x).sum(), (w * x * x).sum()
         out.append((sw * x - sx) * w / (sw * sxx - sx * sx))
-    return np.asarray(out)
+    out = np.asarray(out)
+    out.flags.writeable = False
+    return out
 
 
 def fit_ramps(
@@ -610,7 +618,6 @@ def fit_ramps(
             continue
         idx = _fast_pixels(q, pattern, pdq, gn, rn)
         if idx.size:
-            out = np.empty((4, npix))
             fast = np.zeros(npix, bool)
             fast[idx] = True
             _fit_fast(
@@ -623,10 +630,14 @@ def fit_ramps(
                 edges,
                 float(group_time),
                 _network(used.size - 1),
-                out,
+                # straight into the result's planes (views), not scattered from a copy
+                (
+                    res.slope[i].reshape(npix),
+                    res.var_poisson[i].reshape(npix),
+                    res.var_rnoise[i].reshape(npix),
+                    res.err[i].reshape(npix),
+                ),
             )
-            for f, row in zip(("slope", "var_poisson", "var_rnoise", "err"), out, strict=True):
-                getattr(res, f)[i].ravel()[idx] = row[idx]
         rest = np.ones(npix, bool)
         rest[idx] = False
         rest = np.flatnonzero(rest)
@@ -646,13 +657,9 @@ def fit_ramps(
     return res
 
 
-_NETWORKS: dict[int, np.ndarray] = {}
-
-
+@functools.lru_cache(maxsize=8)
 def _network(m: int) -> np.ndarray:
-    if m not in _NETWORKS:
-        _NETWORKS[m] = median_network(m)
-    return _NETWORKS[m]
+    return median_network(m)
 
 
 def _flat(a: np.ndarray) -> np.ndarray:
