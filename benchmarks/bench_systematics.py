@@ -89,12 +89,20 @@ CASES = {
         "stage2 time_thresh: 5",
     ),
 }
-CASES["all"] = (
-    "every systematic above at once",
-    {
-        section: {k: v for case in CASES.values() for k, v in case[1].get(section, {}).items()}
+
+
+def _together(names) -> dict:
+    """The simulator overrides of several cases at once."""
+    return {
+        section: {k: v for n in names for k, v in CASES[n][1].get(section, {}).items()}
         for section in ("systematics", "detector")
-    },
+    }
+
+
+CASES["all"] = ("every systematic above at once", _together(list(CASES)), None, "—")
+CASES["all_but_references"] = (
+    "every systematic above but the references' errors",
+    _together([n for n in CASES if n not in ("all", "references")]),
     None,
     "—",
 )
@@ -126,7 +134,13 @@ def _reduce(simdir: Path, out: Path, changes: dict | None, workers: int) -> dict
 
 
 def run_case(
-    name: str, work: Path, preset: str, seed: int, workers: int, keep: bool = False
+    name: str,
+    work: Path,
+    preset: str,
+    seed: int,
+    workers: int,
+    keep: bool = False,
+    counter_measures: bool = True,
 ) -> dict:
     what, sim_changes, counter, counter_what = CASES[name]
     simdir = work / name / "sim"
@@ -142,7 +156,7 @@ def run_case(
         "simulator": sim_changes,
         "defaults": _reduce(simdir, work / name / "defaults", None, workers),
     }
-    if counter:
+    if counter and counter_measures:
         row["counter_measure"] = counter_what
         row["counter"] = _reduce(simdir, work / name / "counter", counter, workers)
     print(f"[systematics] {name}: {json.dumps(row)}", flush=True)
@@ -162,6 +176,9 @@ def main() -> None:
     ap.add_argument("--only", default=",".join(CASES))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--keep", action="store_true", help="keep each case's data and products")
+    ap.add_argument(
+        "--defaults-only", action="store_true", help="skip the counter-measures' reductions"
+    )
     ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
     args = ap.parse_args()
     names = [n for n in args.only.split(",") if n]
@@ -175,7 +192,15 @@ def main() -> None:
         "workers": args.workers,
         **({"note": args.note} if args.note else {}),
         "cases": {
-            n: run_case(n, args.workdir, args.preset, args.seed, args.workers, args.keep)
+            n: run_case(
+                n,
+                args.workdir,
+                args.preset,
+                args.seed,
+                args.workers,
+                args.keep,
+                not args.defaults_only,
+            )
             for n in names
         },
     }
