@@ -49,6 +49,16 @@ class Stage1Config(_Section):
         10.0, gt=0, description="Time-domain jump threshold (σ); the tutorial uses 7."
     )
     time_window: int = Field(5, ge=3, description="Integrations in the time-domain window.")
+    shower_sigma: float | None = Field(
+        None,
+        gt=0,
+        description="A time-domain jump deviating by more than this many σ (a large event: a "
+        "shower's core) also flags every pixel within shower_radius of it, in the same group "
+        "(the shower's faint halo); null = off.",
+    )
+    shower_radius: float = Field(
+        4.0, gt=0, description="Radius (pixels) flagged around a large time-domain jump."
+    )
     skip_steps: list[
         Literal["dq_init", "saturation", "emicorr", "reset", "linearity", "dark", "jump"]
     ] = Field([], description="Steps to skip.")

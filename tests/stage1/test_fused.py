@@ -132,19 +132,27 @@ def test_correct_pass_equals_reset_linearity_dark():
     np.testing.assert_array_equal(got, want)
 
 
-@pytest.mark.parametrize("window", [3, 5, 7])
-def test_time_jump_pass_equals_the_step_module(window):
+@pytest.mark.parametrize(("window", "shower"), [(3, None), (5, None), (7, None), (5, 30.0)])
+def test_time_jump_pass_equals_the_step_module(window, shower):
     data, _, _ = make_ramps(n=30, ng=12, seed=window)
     gdq = np.zeros(data.shape, np.uint8)
     gdq[:, 0] |= DO_NOT_USE
     gdq[4, 6:, 2, 3] |= SATURATED
     data[7, 5, 1, 1] = np.nan
+    data[9, 4:, 3, 2] += 30000.0  # a large event next to the saturated pixel
+    data[12, 7:, 0, 15] += 30000.0  # and one in a corner
     rn, gain = _maps(data.shape[-2:])
     kw = dict(threshold=6.0, window=window, int_start=40, nints_total=100, core=slice(6, 24))
+    if shower:
+        kw.update(shower_sigma=shower, shower_radius=2.5)
     want = jump.flag_jumps_in_time(data, gdq, rn, gain, **kw)
     got = gdq.copy()
     fused.flag_jumps_in_time(data, got, rn, gain, **kw)
     assert (want & JUMP_DET).sum() >= 5
+    if shower:  # the two large events' discs (21 pixels each, one cut by the corner)
+        kw_off = {k: v for k, v in kw.items() if k != "shower_sigma"}
+        plain = jump.flag_jumps_in_time(data, gdq, rn, gain, **kw_off)
+        assert (want & JUMP_DET).sum() - (plain & JUMP_DET).sum() >= 25
     np.testing.assert_array_equal(got[6:24], want)
     np.testing.assert_array_equal(got[:6], gdq[:6])  # halo untouched
     with pytest.raises(ValueError, match="halo"):
@@ -193,6 +201,7 @@ def test_only_supported_parameters_are_fused():
     [
         Stage1Config(miri_drop_groups=2, time_rejection_threshold=5),
         Stage1Config(miri_drop_groups=1, skip_steps=["emicorr", "dark"], time_window=3),
+        Stage1Config(miri_drop_groups=2, shower_sigma=20.0, shower_radius=2.0),
     ],
 )
 def test_fused_block_equals_the_step_modules(tiny_sim, params):

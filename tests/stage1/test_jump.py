@@ -6,8 +6,16 @@ import numpy as np
 import pytest
 
 from exolrs.dq import DO_NOT_USE, JUMP_DET
-from exolrs.stage1.jump import flag_jumps_in_time, flag_jumps_up_ramp, time_halo, time_span
+from exolrs.stage1.jump import (
+    disc_offsets,
+    expand_large_events,
+    flag_jumps_in_time,
+    flag_jumps_up_ramp,
+    time_halo,
+    time_span,
+)
 from exolrs.stats import neighbour_start
+from tests.stage1.conftest import make_ramps
 
 
 def _hits(gdq):
@@ -20,6 +28,48 @@ def test_time_domain_finds_every_injected_jump_and_nothing_else(ramps, detector_
     gdq = np.zeros(data.shape, np.uint8)
     out = flag_jumps_in_time(data, gdq, rn, gain, threshold=7, window=5)
     assert _hits(out) == set(crs)
+
+
+def test_disc_expansion_and_its_edges():
+    assert len(disc_offsets(1.0)) == 5 and len(disc_offsets(2.0)) == 13
+    assert len(disc_offsets(4.0)) == 49
+    large = np.zeros((2, 9, 7), bool)
+    large[1, 4, 3] = True  # inside
+    large[0, 0, 6] = True  # a corner: the disc is cut by the edges
+    out = expand_large_events(large, 2.0)
+    assert out[1].sum() == 13 and out[1, 2, 3] and out[1, 4, 5] and not out[1, 2, 2]
+    assert out[0].sum() == 6 and out[0, 2, 6] and out[0, 1, 5] and not out[0, 2, 5]
+
+
+def _shower_block(core_dn=20000.0, halo_dn=40.0):
+    """Ramps of constant rate with a shower in integration 6, group 5 at (10, 8): a core
+    far above any threshold and a halo of `halo_dn` (r ≤ 3), below it."""
+    data, _, _ = make_ramps(n=14, ng=10, seed=3, n_crs=0)
+    yy, xx = np.mgrid[:24, :16]
+    r = np.hypot(yy - 10, xx - 8)
+    step = np.where(r <= 3, halo_dn, 0.0)
+    step[10, 8] = core_dn
+    data[6, 5:] += step.astype(np.float32)
+    return data, r
+
+
+def test_large_jumps_flag_the_shower_halo_in_their_group(detector_maps):
+    data, r = _shower_block()
+    rn, gain = detector_maps
+    gdq = np.zeros(data.shape, np.uint8)
+    plain = flag_jumps_in_time(data, gdq, rn, gain, threshold=7, window=5)
+    assert _hits(plain) == {(6, 5, 10, 8)}  # the halo stays below the threshold
+    gdq[6, 5, 10, 9] = DO_NOT_USE  # a flagged group is left alone
+    out = flag_jumps_in_time(
+        data, gdq, rn, gain, threshold=7, window=5, shower_sigma=100.0, shower_radius=3.5
+    )
+    want = {(6, 5, y, x) for y, x in zip(*np.nonzero(r <= 3.5), strict=True)} - {(6, 5, 10, 9)}
+    assert _hits(out) == want
+    # a jump below shower_sigma flags only itself
+    out = flag_jumps_in_time(
+        data, np.zeros_like(gdq), rn, gain, threshold=7, window=5, shower_sigma=1e5
+    )
+    assert _hits(out) == {(6, 5, 10, 8)}
 
 
 def test_time_domain_respects_threshold_and_flags(ramps, detector_maps):

@@ -232,6 +232,8 @@ def _fused_finish(data, gdq, pdq, int_start, core, refs, params, group_time, nin
             int_start=int_start,
             nints_total=nints_total,
             core=core,
+            shower_sigma=params.shower_sigma,
+            shower_radius=params.shower_radius,
         )
         clock.lap("jump")
     fit = fused.fit_ramps(
@@ -331,6 +333,8 @@ def _step_block(
                 int_start=int_start,
                 nints_total=nints_total,
                 core=core,
+                shower_sigma=params.shower_sigma,
+                shower_radius=params.shower_radius,
             )
         lap("jump")
     fit = ramp_fit.fit_ramps(

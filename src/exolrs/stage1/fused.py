@@ -37,7 +37,7 @@ import numba
 import numpy as np
 
 from exolrs.dq import AD_FLOOR, DO_NOT_USE, JUMP_DET, SATURATED
-from exolrs.stage1 import ramp_fit
+from exolrs.stage1 import jump, ramp_fit
 from exolrs.stage1.dark import integration_planes
 from exolrs.stats import neighbour_start
 
@@ -280,7 +280,7 @@ def _max(a, b):
 
 
 @_jit
-def _time_jumps(data, gdq, idx, first, window, rn2, inv_gain, inflate, thr2):
+def _time_jumps(data, gdq, idx, first, window, rn2, inv_gain, inflate, thr2, big2, nx, disc):
     ng, npix = data.shape[1:]
     n = data.shape[0]
     lo, hi = first.min(), first.max() + window  # the block's integrations the windows use
@@ -320,12 +320,43 @@ def _time_jumps(data, gdq, idx, first, window, rn2, inv_gain, inflate, thr2):
                     med[p] = np.sort(diffs[a0 : a0 + window, p])[window // 2]
             di = diffs[i]
             qi, qp = gdq[i, g], gdq[i, g - 1]
+            n_large = 0
             for p in range(npix):
                 m = med[p]
                 var = (rn2[p] + (zero if m < zero else m) * inv_gain[p]) * inflate
                 dev = abs(di[p] - m)
                 hit = (dev * dev > thr2 * var) & (((qi[p] | qp[p]) & _DNU_SAT) == 0)
                 qi[p] = qi[p] | (_JUMP * np.uint8(hit))
+                n_large += np.int64(hit & (dev * dev > big2 * var))  # no branch: SIMD
+            if n_large:  # rare: find the large events again and flag their surroundings
+                _expand_large(di, med, qi, qp, rn2, inv_gain, inflate, thr2, big2, nx, disc)
+
+
+@_jit
+def _expand_large(di, med, qi, qp, rn2, inv_gain, inflate, thr2, big2, nx, disc):
+    """Flag JUMP_DET (where not DO_NOT_USE or SATURATED) within the `disc` offsets of every
+    pixel of this group whose jump exceeds the large-event threshold (`_time_jumps` has
+    flagged the group itself)."""
+    npix = di.size
+    ny = npix // nx
+    zero = np.float32(0.0)
+    large = np.empty(npix, np.bool_)
+    for p in range(npix):  # decided before any flag changes, as the numpy reference does
+        m = med[p]
+        var = (rn2[p] + (zero if m < zero else m) * inv_gain[p]) * inflate
+        dev = abs(di[p] - m)
+        usable = ((qi[p] | qp[p]) & _DNU_SAT) == 0
+        large[p] = usable and dev * dev > thr2 * var and dev * dev > big2 * var
+    for p in range(npix):
+        if not large[p]:
+            continue
+        y, x = p // nx, p % nx
+        for k in range(disc.shape[0]):
+            yy, xx = y + disc[k, 0], x + disc[k, 1]
+            if 0 <= yy < ny and 0 <= xx < nx:
+                pp = yy * nx + xx
+                if ((qi[pp] | qp[pp]) & _DNU_SAT) == 0:
+                    qi[pp] |= _JUMP
 
 
 def flag_jumps_in_time(
@@ -339,10 +370,10 @@ def flag_jumps_in_time(
     int_start: int,
     nints_total: int,
     core: slice,
+    shower_sigma: float | None = None,
+    shower_radius: float = 4.0,
 ) -> None:
     """`jump.flag_jumps_in_time` on a block, flagging `gdq[core]` in place."""
-    from exolrs.stage1.jump import _MEDIAN_VAR
-
     n, ng = data.shape[:2]
     if window < 3 or window % 2 == 0:
         raise ValueError(f"time_window must be odd and ≥ 3, got {window}")
@@ -359,7 +390,7 @@ def flag_jumps_in_time(
         raise ValueError("block lacks the halo the time window needs (see time_halo)")
     rn2 = readnoise.astype(np.float32) ** 2
     inv_gain = 1.0 / np.where(gain > 0, gain, np.inf).astype(np.float32)
-    inflate = np.float32(1.0 + _MEDIAN_VAR.get(window, np.pi / (2 * window)))
+    inflate = np.float32(1.0 + jump._MEDIAN_VAR.get(window, np.pi / (2 * window)))
     _time_jumps(
         _flat(data),
         _flat(gdq),
@@ -370,6 +401,9 @@ def flag_jumps_in_time(
         inv_gain.ravel(),
         inflate,
         np.float32(threshold * threshold),
+        np.float32(np.inf if shower_sigma is None else shower_sigma * shower_sigma),
+        data.shape[-1],
+        jump.disc_offsets(shower_radius),
     )
 
 

@@ -11,7 +11,10 @@
 
 Group k is flagged JUMP_DET when the difference (group k − group k−1) of integration i
 deviates from the median of the same difference in the `window` integrations centred on i by
-more than `threshold` × σ.
+more than `threshold` × σ.  A cosmic-ray shower deposits a bright core and a faint halo that
+stays below the threshold but still biases each slope it touches; with `shower_sigma`, a jump
+deviating by more than that many σ also flags every pixel within `shower_radius` of it, in
+the same group (as jwst's large-event expansion does around snowballs).
 """
 
 from __future__ import annotations
@@ -45,6 +48,24 @@ def time_span(start: int, stop: int, window: int, nints: int) -> tuple[int, int]
     return min(start, int(first[0])), min(nints, max(stop, int(first[1]) + window))
 
 
+def disc_offsets(radius: float) -> np.ndarray:
+    """(k, 2) pixel offsets (dy, dx) within `radius` of a pixel, itself included."""
+    r = int(np.floor(radius))
+    dy, dx = np.mgrid[-r : r + 1, -r : r + 1]
+    inside = dy * dy + dx * dx <= radius * radius
+    return np.stack([dy[inside], dx[inside]], axis=1).astype(np.int64)
+
+
+def expand_large_events(large: np.ndarray, radius: float) -> np.ndarray:
+    """(…, ny, nx) bool: every pixel within `radius` of a True pixel of `large`."""
+    out = np.zeros(large.shape, bool)
+    ny, nx = large.shape[-2:]
+    for dy, dx in disc_offsets(radius):
+        src = large[..., max(-dy, 0) : ny - max(dy, 0), max(-dx, 0) : nx - max(dx, 0)]
+        out[..., max(dy, 0) : ny + min(dy, 0), max(dx, 0) : nx + min(dx, 0)] |= src
+    return out
+
+
 def flag_jumps_in_time(
     data: np.ndarray,
     groupdq: np.ndarray,
@@ -56,6 +77,8 @@ def flag_jumps_in_time(
     int_start: int = 0,
     nints_total: int | None = None,
     core: slice | None = None,
+    shower_sigma: float | None = None,
+    shower_radius: float = 4.0,
 ) -> np.ndarray:
     """Group DQ of the `core` integrations with time-domain jumps flagged.
 
@@ -71,6 +94,8 @@ def flag_jumps_in_time(
     nints_total : integrations in the whole exposure (default: the block's).
     core : integrations of the block to flag (default all); their neighbourhoods must lie in
         the block, which `time_halo` guarantees.
+    shower_sigma, shower_radius : jumps deviating by more than `shower_sigma` σ also flag
+        the pixels within `shower_radius` of them in the same group (None: off).
     """
     n, ng = data.shape[:2]
     if window < 3 or window % 2 == 0:
@@ -97,6 +122,10 @@ def flag_jumps_in_time(
         var = (rn2 + np.maximum(med, 0.0) * inv_gain) * inflate
         dev = np.abs(diffs[i] - med)
         hit = (dev * dev > (threshold * threshold) * var) & ~bad[i]
+        if shower_sigma:
+            large = hit & (dev * dev > (shower_sigma * shower_sigma) * var)
+            if large.any():
+                hit |= expand_large_events(large, shower_radius) & ~bad[i]
         out[j, 1:][hit] |= np.uint8(JUMP_DET)
     return out
 

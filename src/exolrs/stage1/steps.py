@@ -206,6 +206,8 @@ class JumpStep(RampStep):
         flag_in_time=True,
         time_rejection_threshold=10.0,
         time_window=5,
+        shower_sigma=None,
+        shower_radius=4.0,
     ):
         refs = self.stage1_refs(products[0])
         out = []
@@ -241,6 +243,8 @@ class JumpStep(RampStep):
                     int_start=p.int_start - n_pre,
                     nints_total=total,
                     core=slice(n_pre, n_pre + len(p.data)),
+                    shower_sigma=shower_sigma,
+                    shower_radius=shower_radius,
                 )
             out.append(replace(p, groupdq=gdq, history=[*p.history, self.history_name]))
         return out
