@@ -1,0 +1,44 @@
+"""benchmarks/flat_dilution.py: the depth shift a flat's pixel errors predict."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+from astropy.table import Table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def bench():
+    spec = importlib.util.spec_from_file_location(
+        "flat_dilution", ROOT / "benchmarks" / "flat_dilution.py"
+    )
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_shift_is_depth_times_residual_background_over_star(bench):
+    ny, nx = 8, 20
+    rows = Table(
+        {
+            "wavelength": np.linspace(5.0, 5.7, ny),
+            "star_rate": np.full(ny, 100.0),
+            "background": np.full(ny, 50.0),
+            "trace_x": np.full(ny, 10.5),  # the 6-column box covers columns 7.5–13.5
+        }
+    )
+    eps = np.zeros((ny, nx))
+    eps[:, 8:13] = 0.02  # five whole columns inside the box
+    eps[:, 7] = 0.02  # half of this one is inside
+    eps[:, 14] = 1.0  # outside: no effect
+    spectrum = Table(
+        {"wavelength": [5.2, 5.55], "bin_half_width": [0.2, 0.15], "depth": [0.02, 0.03]}
+    )
+    got = bench.predicted_shift(rows, eps, spectrum, aperture=6.0)
+    # per row 50 × 0.02 × 5.5 = 5.5 DN/s of residual background on 100 of star
+    np.testing.assert_allclose(got, [0.02 * 0.055, 0.03 * 0.055])
