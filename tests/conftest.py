@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 import pytest
 
 
@@ -70,3 +73,12 @@ def small_stage23(small_sim, small_stage1, tmp_path_factory):
         for m in ("box", "optimal")
     }
     return s2, s3
+
+
+def load_benchmark(name: str):
+    """A script of benchmarks/ (not a package) imported as a module, for its tests."""
+    path = Path(__file__).resolve().parents[1] / "benchmarks" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
