@@ -85,8 +85,8 @@ CASES = {
     "showers": (
         "0.5 cosmic-ray showers per integration (saturating core, 6 px halo)",
         _sys(shower_rate_per_int=0.5),
-        {"stage1": {"shower_sigma": 30.0, "shower_radius": 4.0}},
-        "stage1 shower_sigma: 30, shower_radius: 4",
+        {"stage1": {"shower_sigma": None}},
+        "without the default's shower flagging: stage1 shower_sigma: null",
     ),
 }
 

@@ -50,7 +50,7 @@ class Stage1Config(_Section):
     )
     time_window: int = Field(5, ge=3, description="Integrations in the time-domain window.")
     shower_sigma: float | None = Field(
-        None,
+        30.0,
         gt=0,
         description="A time-domain jump deviating by more than this many σ (a large event: a "
         "shower's core) also flags every pixel within shower_radius of it, in the same group "

@@ -206,7 +206,7 @@ class JumpStep(RampStep):
         flag_in_time=True,
         time_rejection_threshold=10.0,
         time_window=5,
-        shower_sigma=None,
+        shower_sigma=30.0,
         shower_radius=4.0,
     ):
         refs = self.stage1_refs(products[0])
