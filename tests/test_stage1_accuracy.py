@@ -6,12 +6,12 @@ import numpy as np
 import pytest
 from astropy.table import Table
 
+from exolrs.config import Stage1Config
 from exolrs.dq import DO_NOT_USE, JUMP_DET
 from exolrs.io import read_integrations_product
-from exolrs.config import Stage1Config
 from exolrs.simulate.config import TFRAME, preset
-from exolrs.stage1.jump import disc_offsets
 from exolrs.simulate.core import _Model
+from exolrs.stage1.jump import disc_offsets
 
 DROP = 10
 

@@ -163,6 +163,12 @@ class Stage4Config(_Section):
     n_steps_spec: int = Field(
         10000, ge=100, description="Most steps per channel (it stops at min_autocorr)."
     )
+    flat_error: bool = Field(
+        True,
+        description="Add the flat's static error to each depth's error, in quadrature: its "
+        "pixel errors times the background under the trace leave an offset that dilutes the "
+        "transit (Stage 3's Static Err; depth × offset / flux).",
+    )
     red_noise: Literal["auto", "gp", "beta", "none"] = Field(
         "auto",
         description="gp: a Gaussian process (exponential kernel) for correlated noise, its "

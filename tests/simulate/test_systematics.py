@@ -148,6 +148,9 @@ def test_references_differ_from_the_truth_by_the_asked_error():
     np.testing.assert_allclose(off["linearity"][2:], exact["linearity"][2:] * 1.02, rtol=1e-6)
     np.testing.assert_array_equal(off["linearity"][:2], exact["linearity"][:2])
     assert np.std(off["flat"] / exact["flat"] - 1) == pytest.approx(0.02, rel=0.05)
+    # the flat's ERR states its error: the real flat's 0.2 % and the one put in, in quadrature
+    np.testing.assert_allclose(exact["flat_err"] / exact["flat"], 0.002, rtol=1e-5)
+    np.testing.assert_allclose(off["flat_err"] / off["flat"], np.hypot(0.002, 0.02), rtol=1e-5)
 
 
 def test_rscd_can_depend_on_the_signal():

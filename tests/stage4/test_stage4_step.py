@@ -72,3 +72,28 @@ def test_an_orbit_held_at_the_run_files_values(tmp_path):
     assert "t0" in lc.white.names
     with pytest.raises(ValidationError, match=r"planet\.t0 is not given"):
         Stage4Config(planet={"period": 2.0, "fixed": ["t0"]})
+
+
+def test_the_flats_static_error_widens_each_depth_error():
+    """Spectra with a static_err per row: each channel's depth error gains
+    depth · sqrt(Σ static_err²) / flux in quadrature; flat_error: false leaves it out."""
+    from dataclasses import replace
+
+    from exolrs.config import Stage4Config
+    from exolrs.stage4 import binning
+    from exolrs.stage4.engine import fit_light_curves
+
+    spec = replace(_spectra(), static_err=np.full(20, 30.0))
+    on = fit_light_curves(spec, Stage4Config(**PARAMS)).spectrum
+    off = fit_light_curves(spec, Stage4Config(**PARAMS, flat_error=False)).spectrum
+    assert np.all(off["depth_err_flat"] == 0)
+    np.testing.assert_allclose(on["depth"], off["depth"])  # same seed: the same fits
+    rows = np.array([np.sum(np.digitize(spec.wave, [5, 8.5, 12]) - 1 == k) for k in (0, 1)])
+    flux = 1000.0 * rows  # each channel sums its rows' 1000 DN/s
+    expected = on["depth"] * np.sqrt(rows * 30.0**2) / flux
+    np.testing.assert_allclose(on["depth_err_flat"], expected, rtol=2e-3)
+    np.testing.assert_allclose(
+        on["depth_err_low"], np.hypot(off["depth_err_low"], on["depth_err_flat"]), rtol=1e-6
+    )
+    np.testing.assert_allclose(binning.bin_variance(spec.wave, np.ones(20), [5, 8.5, 12]), rows)
+    assert binning.dilution_error(0.02, 4.0, 100.0) == 0.02 * 2.0 / 100.0

@@ -30,6 +30,7 @@ class Spectra:
     x_shift: np.ndarray | None = None
     y_shift: np.ndarray | None = None
     stretch: np.ndarray | None = None
+    static_err: np.ndarray | None = None  # (nrows,) flux error common to every integration
     meta: dict | None = None
 
 
@@ -42,6 +43,7 @@ _EXT = (
     ("X Shift", "x_shift", "pixel"),
     ("Y Shift", "y_shift", "pixel"),
     ("Stretch", "stretch", ""),
+    ("Static Err", "static_err", "DN/s"),
 )
 
 
@@ -94,11 +96,18 @@ def read_centroids(path, ny: int) -> np.ndarray:
     return np.interp(np.arange(ny), rows[order], x[order])
 
 
-def write_deep_frame(deep: np.ndarray, wavelengths: np.ndarray, path, header=None) -> Path:
+def write_deep_frame(
+    deep: np.ndarray, wavelengths: np.ndarray, path, header=None, flat_var=None
+) -> Path:
+    """The deep frame, the rows' wavelengths and, when given, FLAT_VAR: the variance of the
+    static offset the flat's error leaves under each pixel (`flat_field.dilution_variance`)."""
     primary = fits.PrimaryHDU(deep.astype(np.float32), header=header)
     primary.header["EXTNAME"] = "DEEP"
-    wave = fits.ImageHDU(wavelengths.astype(np.float64), name="WAVELENGTH")
-    return atomic_write(fits.HDUList([primary, wave]), path)
+    hdus = [primary, fits.ImageHDU(wavelengths.astype(np.float64), name="WAVELENGTH")]
+    if flat_var is not None:
+        hdus.append(fits.ImageHDU(np.asarray(flat_var, np.float32), name="FLAT_VAR"))
+        hdus[-1].header["BUNIT"] = "(DN/s)**2"
+    return atomic_write(fits.HDUList(hdus), path)
 
 
 def read_deep_frame(path) -> tuple[np.ndarray, np.ndarray]:
@@ -107,3 +116,9 @@ def read_deep_frame(path) -> tuple[np.ndarray, np.ndarray]:
         raise ExolrsError(f"deep frame not found: {path}; run Stage 2 first")
     with fits.open(path, memmap=False) as hdul:
         return np.asarray(hdul[0].data, np.float32), np.asarray(hdul["WAVELENGTH"].data)
+
+
+def read_flat_variance(path) -> np.ndarray | None:
+    """The deep frame's FLAT_VAR (None when Stage 2 had no flat error to propagate)."""
+    with fits.open(path, memmap=False) as hdul:
+        return np.asarray(hdul["FLAT_VAR"].data, np.float32) if "FLAT_VAR" in hdul else None

@@ -140,6 +140,12 @@ class DetectorConfig:
     saturation_dn: float = 58000.0
     saturation_scatter_dn: float = 1500.0
     flat_scatter: float = 0.01
+    # The flat reference's stated per-pixel error (its ERR / SCI).  Program 2783's background
+    # exposure (realdata x1dints, CRDS jwst_1089) has FLUX_VAR_FLAT implying
+    # sqrt(NPIXELS · VAR_FLAT) / FLUX = 0.23 / 0.19 / 0.17 / 0.15 / 0.18 % per pixel at
+    # 5.1 / 7.4 / 9.1 / 10.1 / 11.9 µm; the reference written here states 0.2 %, plus, in
+    # quadrature, the error `systematics.reference_error` really puts into it.
+    flat_stated_error: float = 0.002
     # Bad pixels: fractions of the subarray.
     hot_fraction_known: float = 0.0015  # listed in the MASK reference
     hot_fraction_new: float = 0.0010  # not in the MASK (Stage 2's bad-pixel step must find them)

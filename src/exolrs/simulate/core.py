@@ -246,6 +246,7 @@ def reference_arrays(model: _Model) -> dict:
         "readnoise": (m.read_noise * np.sqrt(2.0)).astype(np.float32),
         "reset": np.zeros((2, cfg.ngroups, *m.gain.shape), np.float32),
         "flat": flat,
+        "flat_err": (flat * np.hypot(d.flat_stated_error, err)).astype(np.float32),
         "specwcs": scene.lrs_geometry(),
         "emicorr": {"Hz390": (d.emi_freqs_hz[0], wave.astype(np.float32))},
     }

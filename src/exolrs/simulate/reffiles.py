@@ -110,7 +110,8 @@ def write_reference_set(refdir: str | os.PathLike, arrays: dict) -> dict[str, Pa
     out["reset"] = _save(model, refdir, "reset")
 
     flat = arrays["flat"].astype(np.float32)
-    model = dm.FlatModel(data=flat, err=np.zeros_like(flat), dq=np.zeros(shape, np.uint32))
+    flat_err = arrays.get("flat_err", np.zeros_like(flat)).astype(np.float32)
+    model = dm.FlatModel(data=flat, err=flat_err, dq=np.zeros(shape, np.uint32))
     _common_meta(model, "flat", "Pixel response of the simulated detector")
     model.meta.instrument.filter = "P750L"
     out["flat"] = _save(model, refdir, "flat")

@@ -108,6 +108,13 @@ class _Flat:
     def variance(self, sci_flat: np.ndarray) -> np.ndarray:
         return flat_field.flat_variance(sci_flat, self.raw, self.err, self.dq)
 
+    def dilution(self, background: np.ndarray | None) -> np.ndarray | None:
+        """The static offset's variance its error leaves under `background` (None: no flat,
+        no flat error or no background subtracted)."""
+        if self.flat is None or background is None:
+            return None
+        return flat_field.dilution_variance(background, self.raw, self.err, self.dq)
+
 
 def run_stage2(
     rateints,
@@ -158,7 +165,7 @@ def run_stage2(
     remove = [] if "pca" in skip else _components(params)
     fingerprint = digest(record)
     blocks = row_blocks(stack.nints, stack.ny, stack.nx, BLOCK_MB)
-    passes = 2 + ("pca" not in skip) + (not {"badpix", "background"} & skip)
+    passes = 2 + ("pca" not in skip) + ("background" not in skip)
     ticker = _Ticker(progress, passes * len(blocks) + len(paths))
     scratch = ScratchCube(out / WORK_DIR, fingerprint, stack.shape)
     state = None if force_redo else scratch.load_state(("sci", "err"))
@@ -193,7 +200,9 @@ def run_stage2(
             _write_segment(stack, k, target_path, scratch, state, remove, flat, wave_map, extra)
         ticker.tick()
     clock.lap("write")
-    write_deep_frame(state["deep"], wavelengths, deep_path)
+    write_deep_frame(
+        state["deep"], wavelengths, deep_path, flat_var=flat.dilution(state.get("background"))
+    )
     write_hot_pixel_map(state["hot"] & ~state["static"], hot_path)
     figures: list[Path] = []
     if "pca" not in skip:
@@ -262,19 +271,22 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
             "parameters, then run stage 1 again with --force-redo)"
         )
     x0 = background.trace_center_estimate(deep)
+    out = {"x0": np.float64(x0), "static": static}
+    if "background" not in skip:  # the deep frame as the bad-pixel search sees it
+        flat_only = deep.copy()
+        for r0, r1 in blocks:
+            sci = stack.rows("SCI", r0, r1)
+            flat.divide(sci, rows=slice(r0, r1))
+            _subtract_background(sci, x0, params, static[r0:r1])
+            deep[r0:r1] = baseline.deep_frame(sci, base)
+            ticker.tick()
+        out["background"] = flat_only - deep  # what was subtracted, for the flat's error
     hot = static.copy()
     if "badpix" not in skip:
-        if "background" not in skip:  # the deep frame as the bad-pixel search sees it
-            for r0, r1 in blocks:
-                sci = stack.rows("SCI", r0, r1)
-                flat.divide(sci, rows=slice(r0, r1))
-                _subtract_background(sci, x0, params, static[r0:r1])
-                deep[r0:r1] = baseline.deep_frame(sci, base)
-                ticker.tick()
         hot = badpix.find_bad_pixels(
             deep, static.astype(np.uint32) * DO_NOT_USE, params.space_thresh
         )
-    return {"x0": np.float64(x0), "static": static, "hot": hot}
+    return {**out, "hot": hot}
 
 
 def _subtract_background(sci, x0, params, static) -> None:

@@ -1,10 +1,16 @@
 """FlatField: divide by the pixel response, propagate error and DQ, as jwst's
 `flatfield.flat_field.apply_flat_field` does for a CubeModel.
 
-The flat's own uncertainty (its ERR) is a static calibration error: the same in every
-integration, it cancels in relative photometry.  jwst keeps it in VAR_FLAT and in ERR; exolrs
-does the same in its products, and its extraction weights and light-curve errors use the
-per-integration part, ERR² − VAR_FLAT = VAR_POISSON + VAR_RNOISE.
+The flat's own uncertainty (its ERR) is a static calibration error, the same in every
+integration.  On the star's light it cancels in relative photometry; on the background it
+does not: the background is subtracted with a smooth model, so each pixel under the trace
+keeps B·ε (B its background, ε the flat's error there), a constant offset that dilutes the
+transit — depth × offset / stellar flux (benchmarks/flat_dilution.py measures it).
+`dilution_variance` is that offset's variance per pixel; Stage 3 sums it over each row's
+extraction weights and Stage 4 adds depth × its square root / flux to the depth errors.
+jwst keeps the flat's error in VAR_FLAT and in ERR; exolrs does the same in its products, and
+its extraction weights and light-curve errors use the per-integration part,
+ERR² − VAR_FLAT = VAR_POISSON + VAR_RNOISE.
 """
 
 from __future__ import annotations
@@ -90,3 +96,20 @@ def flat_variance(
         np.multiply(sci[i], fe, out=out[i])
         out[i] *= out[i]
     return out
+
+
+def dilution_variance(
+    background: np.ndarray,
+    flat: np.ndarray,
+    flat_err: np.ndarray | None,
+    flat_dq: np.ndarray | None = None,
+) -> np.ndarray | None:
+    """(ny, nx) variance of the static offset the flat's error leaves in the background-
+    subtracted image: (B · flat_err / flat)², B the (flat-fielded) background subtracted from
+    each pixel.  Zero where the flat is not applied or B is unknown; None without flat_err."""
+    if flat_err is None:
+        return None
+    f, bad = usable_flat(flat, flat_dq)
+    rel = np.where(bad | ~np.isfinite(flat_err), 0.0, flat_err / f)
+    out = np.nan_to_num(np.asarray(background, np.float64) * rel) ** 2
+    return out.astype(np.float32)

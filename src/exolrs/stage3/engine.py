@@ -29,6 +29,7 @@ from exolrs.io.spectra import (
     Spectra,
     read_centroids,
     read_deep_frame,
+    read_flat_variance,
     write_centroids,
     write_deep_frame,
     write_spectra,
@@ -148,8 +149,11 @@ def assemble_spectra(
     params,
     target,
     seconds: dict,
+    static_var: np.ndarray | None = None,
 ) -> Extraction:
-    """The spectra (rows in increasing wavelength) of extracted fluxes, then the drift."""
+    """The spectra (rows in increasing wavelength) of extracted fluxes, then the drift;
+    `static_var` (ny,), the variance every row's flux shares in all integrations, becomes
+    the spectra's static_err."""
     order = np.flatnonzero(where.keep)[np.argsort(wavelengths[where.keep])]
     wave = wavelengths[order]
     half = 0.5 * np.abs(np.gradient(wave))
@@ -167,6 +171,7 @@ def assemble_spectra(
         ferr[:, order],
         np.asarray(int_times["int_mid_BJD_TDB"]),
         x_shift,
+        static_err=None if static_var is None else np.sqrt(static_var[order]).astype(np.float32),
         meta=meta,
     )
     result = Extraction(
@@ -216,6 +221,18 @@ def extract_spectra(
     return assemble_spectra(
         x_shift, flux, ferr, wavelengths, where, int_times, header, params, target, seconds
     )
+
+
+def static_row_variance(var_map, deep, where: TraceRows, params: Stage3Config, error_model):
+    """(ny,) variance of each row's extracted flux from Stage 2's static per-pixel variance
+    `var_map` (the flat's error on the subtracted background), with the extraction's own
+    weights; None without a map."""
+    if var_map is None:
+        return None
+    if params.extract_method == "box":
+        return extract_box.box_static_variance(var_map, where.centres, params.extract_width)
+    profile = extract_optimal.spatial_profile(deep, where.centres, params.extract_width)
+    return extract_optimal.optimal_static_variance(var_map, profile, error_model)
 
 
 CHUNK_INTS = 128  # integrations extracted at once: memory bounded whatever NINTS is
@@ -366,6 +383,9 @@ def run_stage3(
         blocks.append(extract_block(sci, err, stack.header, deep, where, params, error_model))
     x_shift, flux, ferr = (np.concatenate(parts) for parts in zip(*blocks, strict=True))
     seconds = {"extract": round(time.perf_counter() - t0, 3)}
+    static_var = static_row_variance(
+        read_flat_variance(deep_frame), deep, where, params, error_model
+    )
     result = assemble_spectra(
         x_shift,
         flux,
@@ -377,6 +397,7 @@ def run_stage3(
         params,
         target,
         seconds,
+        static_var,
     )
     written = write_stage3(result, out, target, params.extract_method)
     if do_plot:

@@ -49,3 +49,10 @@ def box_extract(
     if bkg_var is not None:
         var += w.sum(axis=1)[None] ** 2 * bkg_var
     return flux, np.sqrt(var)
+
+
+def box_static_variance(var_map: np.ndarray, centres: np.ndarray, width: float) -> np.ndarray:
+    """(ny,) variance of a row's box flux from a static per-pixel variance `var_map`
+    (ny, nx) — independent pixels, the same in every integration: Σ w² · var."""
+    w = aperture_weights(centres, width, var_map.shape[-1])
+    return np.sum(w * w * np.nan_to_num(var_map), axis=1)

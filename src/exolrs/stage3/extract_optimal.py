@@ -89,6 +89,20 @@ def _optimal_block(cube, err, profile, sigma_clip, max_iter):
     return flux.astype(np.float32), err_out.astype(np.float32), gain.astype(np.float32), rejected
 
 
+def optimal_static_variance(
+    var_map: np.ndarray, profile: np.ndarray, error_model: np.ndarray
+) -> np.ndarray:
+    """(ny,) variance of a row's optimal flux from a static per-pixel variance `var_map`
+    (ny, nx), for the weights a = (P/V) / Σ P²/V of the profile and the (ny, nx) error model
+    (`optimal_variance`): Σ a² · var."""
+    v = np.nan_to_num(np.asarray(error_model, np.float64) ** 2, nan=np.inf)
+    v = np.where(v > 0, v, np.inf)
+    wgt = profile / v
+    den = np.sum(wgt * profile, axis=1, keepdims=True)
+    a = np.divide(wgt, den, out=np.zeros_like(wgt), where=den > 0)
+    return np.sum(a * a * np.nan_to_num(var_map), axis=1)
+
+
 def optimal_variance(err: np.ndarray) -> np.ndarray:
     """(ny, nx) error model for the weights: the temporal median of each pixel's error."""
     import warnings

@@ -56,6 +56,19 @@ def bin_light_curves(
     return centres, half, f, e
 
 
+def bin_variance(wave: np.ndarray, var: np.ndarray, edges: np.ndarray) -> np.ndarray:
+    """Sum of the rows' variances `var` (nrows,) in each channel holding a row (the channels
+    `bin_light_curves` keeps, in its order)."""
+    idx = np.digitize(wave, edges) - 1
+    return np.array([np.nansum(var[idx == k]) for k in range(len(edges) - 1) if np.any(idx == k)])
+
+
+def dilution_error(depth, static_var, flux) -> np.ndarray:
+    """Depth error from a static flux offset of variance `static_var` on a light curve of
+    (out-of-transit) flux `flux`: an offset O turns depth δ into δ·F/(F + O) ≈ δ(1 − O/F)."""
+    return np.abs(depth) * np.sqrt(np.clip(static_var, 0.0, None)) / np.abs(flux)
+
+
 def white_light_curve(wave, flux, err, wave_range=(5.0, 12.0)):
     """Flux and error of the white light curve over `wave_range` (µm)."""
     sel = (wave >= wave_range[0]) & (wave <= wave_range[1])

@@ -299,11 +299,19 @@ def fit_light_curves(
         m, start, seed=p.seed, keep_chain=True, progress=white_progress, **sampling_options(p, True)
     )
     seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
+    static = spec.static_err if p.flat_error and spec.static_err is not None else None
+    white_flat = float("nan")
+    if static is not None:
+        sel = (spec.wave >= p.white_range[0]) & (spec.wave <= p.white_range[1])
+        white_flat = float(
+            binning.dilution_error(white.depth()[0], np.nansum(static[sel] ** 2), norm)
+        )
     white_info = {
         "best": white.best,
         "err_low": white.low,
         "err_high": white.high,
         "depth": white.depth(),
+        "depth_err_flat": white_flat,
         "residual_rms_ppm": float(1e6 * np.std(white.residuals)),
         "expected_noise_ppm": float(1e6 * np.median(werr)),
         "acceptance_fraction": white.acceptance,
@@ -335,6 +343,11 @@ def fit_light_curves(
         )
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     med = np.median(bf[keep], axis=0)
+    static_var = (
+        np.zeros(len(centres))
+        if static is None
+        else binning.bin_variance(spec.wave, static**2, edges)[usable]
+    )
     tasks = [
         _ChannelTask(
             k,
@@ -363,12 +376,14 @@ def fit_light_curves(
     names = list(dict.fromkeys(n for f in fits for n in f.names))  # `auto`: some have the GP
     for k, f in enumerate(fits):
         d, lo, hi = f.depth()
+        flat = float(binning.dilution_error(d, static_var[k], med[k]))
         row = {
             "wavelength": centres[k],
             "bin_half_width": half[k],
             "depth": d,
-            "depth_err_low": lo,
-            "depth_err_high": hi,
+            "depth_err_low": float(np.hypot(lo, flat)),  # the fit's and the flat's
+            "depth_err_high": float(np.hypot(hi, flat)),
+            "depth_err_flat": flat,
             "residual_rms_ppm": 1e6 * np.std(f.residuals),
             "expected_noise_ppm": 1e6 * np.median(tasks[k].err),
             "acceptance": f.acceptance,
@@ -382,7 +397,9 @@ def fit_light_curves(
         rows.append(row)
     fit_table = Table(rows=rows)
     truth_metrics = None
-    spectrum = fit_table["wavelength", "bin_half_width", "depth", "depth_err_low", "depth_err_high"]
+    spectrum = fit_table[
+        "wavelength", "bin_half_width", "depth", "depth_err_low", "depth_err_high", "depth_err_flat"
+    ]
     spectrum["wavelength"].unit = spectrum["bin_half_width"].unit = "micron"
     if skipped:
         spectrum.meta["skipped_channels_um"] = fit_table.meta["skipped_channels_um"] = skipped
