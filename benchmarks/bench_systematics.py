@@ -55,8 +55,8 @@ CASES = {
     "references": (
         "dark and linearity references 2 % off the truth, flat 2 % pixel to pixel",
         _sys(reference_error=0.02),
-        None,
-        "—",
+        {"stage4": {"flat_error": False}},
+        "without the default's flat error in the depth errors: stage4 flat_error: false",
     ),
     "rscd": (
         "RSCD ∝ signal^1.5 (1 % at 10 000 DN), decaying over 20 groups",
