@@ -614,7 +614,10 @@ def _flat_dilution_lines() -> list[str]:
         "depth × B Σε / S over its aperture (S its stellar flux): the long-wavelength,",
         "background-limited channels move most in ppm, but the shifts in σ are similar",
         "everywhere.  No choice of background method removes it (the residual is under the",
-        "star, where the background cannot be measured): only a better flat does.",
+        "star, where the background cannot be measured): only a better flat does.  What the",
+        "reduction can do is say so: Stage 4 adds depth × σ(B Σε) / S to each depth error",
+        "(`depth_err_flat`, from the flat's ERR through Stage 2's FLAT_VAR and Stage 3's",
+        "Static Err); the full-size `references` case above measures it with and without.",
         "",
     ]
     for label, r in runs.items():

@@ -1,0 +1,120 @@
+"""Benchmark: other Stage 4 run-file choices on one finished reduction.
+
+    python benchmarks/stage4_variants.py REDUCTION_RUN_FILE --label program2783-all
+                                         [--only n_ramps_2,poly_2,…] [--workers 2]
+
+REDUCTION_RUN_FILE is the run file of a reduction whose Stages 1–3 are done (e.g. the one
+`bench_systematics.py --keep` leaves in <workdir>/<case>/defaults/exolrs.yaml).  Each variant
+below re-runs Stage 4 alone, with the run file's stage4 section changed as listed, into
+<reduction>/../variants/<name>/ (Stages 1–3 linked, not copied), and reads χ²ν and the mean
+bias against the injected spectrum, the white light's residual over its expected noise and
+the median depth error.  Writes results/<date>-<label>-stage4-variants.json (docs/benchmarks.md
+shows it under the full-size systematics, `python benchmarks/compare.py --docs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import yaml
+from astropy.table import Table
+
+HERE = Path(__file__).resolve().parent
+EXOLRS = Path(sys.executable).with_name("exolrs")
+
+# name: stage4 changes
+VARIANTS = {
+    "defaults": {},
+    "n_ramps_2": {"n_ramps": 2},
+    "poly_2": {"poly_order": 2},
+    "n_ramps_2_white_noise": {"n_ramps": 2, "red_noise": "none"},
+    "gp": {"red_noise": "gp"},
+    "white_noise": {"red_noise": "none"},
+    # the published spectrum's bins, for bin_errors.py (give it its own --label)
+    "bins_0.25um": {"binning": "width", "bin_width": 0.25},
+}
+
+
+def _merge(base: dict, changes: dict) -> dict:
+    out = dict(base)
+    for k, v in changes.items():
+        out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
+    return out
+
+
+def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
+    """Stage 4 of the reduction `run_file` describes, with `changes` to its stage4 section."""
+    cfg = yaml.safe_load(run_file.read_text())
+    reduction = Path(cfg["output_dir"])
+    out = run_file.parent / "variants" / name
+    red = out / "reduction"
+    red.mkdir(parents=True, exist_ok=True)
+    for stage in ("Stage1", "Stage2", "Stage3"):
+        link = red / stage
+        if not link.exists():
+            link.symlink_to(reduction / stage, target_is_directory=True)
+    cfg = {**cfg, "output_dir": str(red), "stage4": _merge(cfg.get("stage4") or {}, changes)}
+    variant_file = out / "exolrs.yaml"
+    variant_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    cmd = [str(EXOLRS), "run", str(variant_file), "--stages", "4", "--workers", str(workers)]
+    t0 = time.perf_counter()
+    with open(out / "exolrs.log", "w") as fh:
+        subprocess.run([*cmd, "--force-redo"], stdout=fh, stderr=subprocess.STDOUT, check=True)
+    wall = time.perf_counter() - t0
+    record = json.loads((red / "run.json").read_text())
+    s4 = record["stages"]["4"]
+    white = json.loads(Path(s4["products"][1]).read_text())
+    spectrum = Table.read(s4["products"][0])
+    err = 0.5 * (np.asarray(spectrum["depth_err_low"]) + np.asarray(spectrum["depth_err_high"]))
+    m = s4["truth_metrics"]
+    return {
+        "changes": {"stage4": changes},
+        "chi2_nu": round(m["chi2_nu"], 3),
+        "mean_bias_sigma": round(m["mean_bias_sigma"], 3),
+        "n_channels": m["n_channels"],
+        "white_residual_over_expected": round(
+            white["residual_rms_ppm"] / white["expected_noise_ppm"], 3
+        ),
+        "white_gp_amplitude": white.get("gp_amplitude"),
+        "median_depth_err_ppm": round(float(1e6 * np.median(err)), 1),
+        "stage4_s": round(wall, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_file", type=Path)
+    ap.add_argument("--label", required=True, help="e.g. program2783-all")
+    ap.add_argument("--only", default=",".join(VARIANTS))
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
+    args = ap.parse_args()
+    names = [n for n in args.only.split(",") if n]
+    unknown = set(names) - set(VARIANTS)
+    if unknown:
+        ap.error(f"unknown variant(s) {sorted(unknown)}; choose from {list(VARIANTS)}")
+    rows = {}
+    for n in names:
+        rows[n] = run_variant(args.run_file.resolve(), n, VARIANTS[n], args.workers)
+        print(f"[variants] {n}: {json.dumps(rows[n])}", flush=True)
+    date = _dt.date.today().isoformat()
+    path = HERE / "results" / f"{date}-{args.label}-stage4-variants.json"
+    old = json.loads(path.read_text())["variants"] if path.exists() else {}
+    result = {
+        "date": date,
+        "note": args.note or f"Stage 4 re-run on {args.run_file}",
+        "variants": {**old, **rows},
+    }
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"[variants] wrote {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,29 @@
+"""benchmarks/stage4_variants.py: run-file changes merged into a reduction's stage4."""
+
+from __future__ import annotations
+
+import pytest
+
+from exolrs.config import Stage4Config
+from tests.conftest import load_benchmark
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return load_benchmark("stage4_variants")
+
+
+def test_changes_merge_into_the_run_files_stage4(bench):
+    base = {"planet": {"period": 4.0, "a": 11.4}, "detrend": ["x_shift"]}
+    merged = bench._merge(base, {"planet": {"b": 0.4}, "n_ramps": 2})
+    assert merged == {
+        "planet": {"period": 4.0, "a": 11.4, "b": 0.4},
+        "detrend": ["x_shift"],
+        "n_ramps": 2,
+    }
+    assert base == {"planet": {"period": 4.0, "a": 11.4}, "detrend": ["x_shift"]}  # untouched
+
+
+@pytest.mark.parametrize("name", list(load_benchmark("stage4_variants").VARIANTS))
+def test_every_variant_is_a_valid_stage4_section(bench, name):
+    Stage4Config.model_validate(bench._merge({"planet": {"period": 4.0}}, bench.VARIANTS[name]))
