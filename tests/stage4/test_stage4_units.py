@@ -261,3 +261,18 @@ def test_channel_groups_are_even_and_balanced():
         assert len(groups) % 2 == 0 or n == 1
     assert [len(g) for g in channel_groups(28)] == [7, 7, 7, 7]
     assert [len(g) for g in channel_groups(18)] == [9, 9]
+
+
+def test_degenerate_normal_matrices_are_left_out_not_fatal():
+    """A walker whose design is degenerate gets no factor (its log posterior is −inf); the
+    others keep theirs — one such walker once stopped a whole channel fit."""
+    from exolrs.stage4.channel_set import regular_cholesky
+
+    eye = np.eye(2)
+    near = np.array([[1.0, 1.0], [1.0, 1.0 + 1e-15]])  # positive, yet not factorable
+    batch = np.stack([eye, np.ones((2, 2)), 2 * eye, near, -eye])
+    chol, regular = regular_cholesky(batch)
+    assert regular.tolist() == [True, False, True, False, False]
+    np.testing.assert_allclose(chol, [eye, np.sqrt(2) * eye])
+    chol, regular = regular_cholesky(np.stack([eye, 3 * eye]))
+    assert regular.all() and chol.shape == (2, 2, 2)

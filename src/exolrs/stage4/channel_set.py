@@ -124,13 +124,8 @@ class ChannelSet:
             p, b = precision[ok], rhs[ok]
             fwf = np.broadcast_to(self.fwf[ch, None], ok.shape)[ok]
             log_det_noise = np.zeros(len(p))
-        regular = np.ones(len(p), bool)
-        try:
-            chol = np.linalg.cholesky(p)
-        except np.linalg.LinAlgError:  # a degenerate walker somewhere: leave it out
-            regular = np.linalg.eigvalsh(p)[:, 0] > 0
-            p, b = p[regular], b[regular]
-            chol = np.linalg.cholesky(p)
+        chol, regular = regular_cholesky(p)
+        p, b = p[regular], b[regular]
         beta = np.linalg.solve(p, b[..., None])[..., 0]
         chi2 = np.maximum(fwf[regular] - np.sum(b * beta, axis=1), 1e-300)
         log_det = np.sum(np.log(np.diagonal(chol, axis1=1, axis2=2)), axis=1) + self.log_scale
@@ -161,3 +156,26 @@ class ChannelSet:
         )
         k = self.k
         return gram[:, :k, :k], gram[:, :k, k], gram[:, k, k], log_det
+
+
+def regular_cholesky(p: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Cholesky factors of the (W, k, k) normal matrices that have one, and which those are:
+    a walker whose design is degenerate (two ramps with the same τ, a column of zeros) is left
+    out, so its log posterior is −inf, instead of failing the whole ensemble."""
+    try:
+        return np.linalg.cholesky(p), np.ones(len(p), bool)
+    except np.linalg.LinAlgError:
+        pass
+    ev = np.linalg.eigvalsh(p)
+    regular = ev[:, 0] > 1e-12 * np.abs(ev[:, -1])
+    try:
+        return np.linalg.cholesky(p[regular]), regular
+    except np.linalg.LinAlgError:  # positive but too close to singular: walker by walker
+        chols = []
+        for i in np.flatnonzero(regular):
+            try:
+                chols.append(np.linalg.cholesky(p[i]))
+            except np.linalg.LinAlgError:
+                regular[i] = False
+        k = p.shape[-1]
+        return (np.stack(chols) if chols else np.zeros((0, k, k))), regular
