@@ -181,10 +181,7 @@ def main() -> None:
     )
     ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
     args = ap.parse_args()
-    names = [n for n in args.only.split(",") if n]
-    unknown = set(names) - set(CASES)
-    if unknown:
-        ap.error(f"unknown case(s) {sorted(unknown)}; choose from {list(CASES)}")
+    names = compare.chosen(ap, args.only, CASES, "case")
     result = {
         "date": _dt.date.today().isoformat(),
         "preset": args.preset,

@@ -459,6 +459,15 @@ def write_docs() -> Path:
     return path
 
 
+def chosen(ap, only: str, known, what: str) -> list[str]:
+    """The comma-separated names of `only`, each one of `known`, else the parser's error."""
+    names = [n for n in only.split(",") if n]
+    unknown = set(names) - set(known)
+    if unknown:
+        ap.error(f"unknown {what}(s) {sorted(unknown)}; choose from {list(known)}")
+    return names
+
+
 def _latest(pattern: str) -> tuple[str, dict] | None:
     paths = sorted(RESULTS.glob(pattern))
     return (paths[-1].name, json.loads(paths[-1].read_text())) if paths else None

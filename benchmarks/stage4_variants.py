@@ -27,6 +27,9 @@ import yaml
 from astropy.table import Table
 
 HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
+
 EXOLRS = Path(sys.executable).with_name("exolrs")
 
 # name: stage4 changes
@@ -96,10 +99,7 @@ def main() -> None:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
     args = ap.parse_args()
-    names = [n for n in args.only.split(",") if n]
-    unknown = set(names) - set(VARIANTS)
-    if unknown:
-        ap.error(f"unknown variant(s) {sorted(unknown)}; choose from {list(VARIANTS)}")
+    names = compare.chosen(ap, args.only, VARIANTS, "variant")
     rows = {}
     for n in names:
         rows[n] = run_variant(args.run_file.resolve(), n, VARIANTS[n], args.workers)

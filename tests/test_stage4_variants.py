@@ -27,3 +27,12 @@ def test_changes_merge_into_the_run_files_stage4(bench):
 @pytest.mark.parametrize("name", list(load_benchmark("stage4_variants").VARIANTS))
 def test_every_variant_is_a_valid_stage4_section(bench, name):
     Stage4Config.model_validate(bench._merge({"planet": {"period": 4.0}}, bench.VARIANTS[name]))
+
+
+def test_only_names_known_variants(bench):
+    import argparse
+
+    ap = argparse.ArgumentParser()
+    assert bench.compare.chosen(ap, "gp,,poly_2", bench.VARIANTS, "variant") == ["gp", "poly_2"]
+    with pytest.raises(SystemExit):
+        bench.compare.chosen(ap, "gp,nope", bench.VARIANTS, "variant")
