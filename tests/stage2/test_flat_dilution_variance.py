@@ -49,3 +49,15 @@ def test_stage2_writes_the_flat_variance_of_the_background_it_subtracted(
     )
     with fits.open(skipped.deep_frame) as hdul:
         assert "FLAT_VAR" not in hdul  # nothing subtracted, no offset left
+
+
+def test_relative_flat_error_is_zero_where_the_flat_is_not_applied():
+    from exolrs.stage2.flat_field import relative_flat_error
+
+    flat = np.array([[2.0, 0.0, 4.0, 1.0]])
+    flat_err = np.array([[0.02, 0.02, 0.08, np.nan]])
+    rel = relative_flat_error(flat, flat_err)
+    assert rel.dtype == np.float32
+    np.testing.assert_allclose(rel, [[0.01, 0.0, 0.02, 0.0]], rtol=1e-6)
+    dq = np.array([[0, 0, 1, 0]], np.uint32)  # DO_NOT_USE in the flat's DQ
+    np.testing.assert_allclose(relative_flat_error(flat, flat_err, dq), [[0.01, 0, 0, 0]])

@@ -89,8 +89,7 @@ def flat_variance(
     where the flat is not applied or has no error."""
     if flat_err is None:
         return np.zeros(sci.shape, np.float32)
-    f, bad = usable_flat(flat, flat_dq)
-    fe = np.where(bad | ~np.isfinite(flat_err), 0.0, flat_err).astype(np.float32) / f
+    fe = relative_flat_error(flat, flat_err, flat_dq)
     out = np.empty(sci.shape, np.float32)
     for i in range(sci.shape[0]):
         np.multiply(sci[i], fe, out=out[i])
@@ -109,7 +108,15 @@ def dilution_variance(
     each pixel.  Zero where the flat is not applied or B is unknown; None without flat_err."""
     if flat_err is None:
         return None
-    f, bad = usable_flat(flat, flat_dq)
-    rel = np.where(bad | ~np.isfinite(flat_err), 0.0, flat_err / f)
+    rel = relative_flat_error(flat, flat_err, flat_dq)
     out = np.nan_to_num(np.asarray(background, np.float64) * rel) ** 2
     return out.astype(np.float32)
+
+
+def relative_flat_error(
+    flat: np.ndarray, flat_err: np.ndarray, flat_dq: np.ndarray | None = None
+) -> np.ndarray:
+    """(ny, nx) float32 flat_err / flat: zero where the flat is not applied (`usable_flat`)
+    or its error is not finite."""
+    f, bad = usable_flat(flat, flat_dq)
+    return np.where(bad | ~np.isfinite(flat_err), 0.0, flat_err).astype(np.float32) / f
