@@ -78,6 +78,13 @@ class Stage2Config(_Section):
     miri_background_width: int = Field(14, ge=1, description="Background columns each side.")
     space_thresh: float = Field(10.0, gt=0, description="Bad-pixel threshold on the deep frame.")
     time_thresh: float = Field(10.0, gt=0, description="Temporal outlier threshold (σ).")
+    telegraph_thresh: float | None = Field(
+        8.0,
+        gt=0,
+        description="Wandering (random-telegraph) pixels: a pixel whose 8-integration means "
+        "scatter more than its white noise predicts, by this many standard deviations of "
+        "that ratio, is replaced like a hot pixel; null = not searched.",
+    )
     baseline_ints: list[int] | None = Field(
         None, description="Out-of-transit integrations: [n] first n, [-n] last n, [a, -b]."
     )

@@ -186,6 +186,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
             "step_s": r2.seconds,
             "bad_pixels": r2.n_bad_pixels,
             "time_outliers": r2.n_time_outliers,
+            "wandering_pixels": r2.n_wandering_pixels,
             "trace_x": r2.trace_x,
             "resumed_segments": r2.resumed_segments,
             "figures": [str(f) for f in r2.figures],

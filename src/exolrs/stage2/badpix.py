@@ -7,7 +7,8 @@ on the trace); a pixel deviating by more than `space_thresh` times the local rob
 or flagged DO_NOT_USE, is bad.  In every integration a bad pixel is replaced by the median
 of its usable neighbours (up to four).  Temporal pass: each pixel's time series is compared
 with a running median of 5 integrations; deviations beyond `time_thresh` times the pixel's
-robust scatter are replaced by that median.
+robust scatter are replaced by that median.  Pixels whose level wanders over minutes
+(random telegraph) are found by `exolrs.stage2.telegraph` and replaced as bad pixels are.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import warnings
 import numpy as np
 
 from exolrs.dq import DO_NOT_USE
+from exolrs.stage2 import telegraph
 from exolrs.stats import median_of_window, nanmedian0, neighbour_start
 
 _OFFSETS = (-2, -1, 1, 2)
@@ -40,14 +42,28 @@ def static_bad_pixels(dq: np.ndarray) -> np.ndarray:
     return ((dq & DO_NOT_USE) != 0).mean(axis=0) > 0.5
 
 
-def correct_bad_pixels(sci, err, deep, static, space_thresh=10.0, time_thresh=10.0, inplace=False):
+def correct_bad_pixels(
+    sci,
+    err,
+    deep,
+    static,
+    space_thresh=10.0,
+    time_thresh=10.0,
+    inplace=False,
+    telegraph_thresh: float | None = 8.0,
+):
     """The whole BadPix step: find bad pixels on `deep` (plus the `static` ones), replace
-    them in `sci` and `err`, then replace temporal outliers of `sci`.
+    them in `sci` and `err`, replace temporal outliers of `sci`, then find and replace the
+    pixels whose level wanders in time (`telegraph`; None: not searched).
 
     Returns (sci, err, bad-pixel map, number of temporal outliers)."""
     hot = find_bad_pixels(deep, static.astype(np.uint32) * DO_NOT_USE, space_thresh)
     sci, err = replace_in(sci, err, hot, inplace)
     sci, n_time = clip_time_outliers(sci, time_thresh, inplace=inplace)
+    if telegraph_thresh is not None:
+        wandering = telegraph.wandering_pixels(sci, telegraph_thresh) & ~hot
+        sci, err = replace_in(sci, err, wandering, inplace=True)
+        hot = hot | wandering
     return sci, err, hot, n_time
 
 

@@ -49,7 +49,7 @@ from exolrs.io.spectra import write_deep_frame
 from exolrs.io.stack import ProductStack, ScratchCube, row_blocks
 from exolrs.io.tables import write_table
 from exolrs.plots.stage2 import plot_pca
-from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca
+from exolrs.stage2 import background, badpix, baseline, first_int, flat_field, pca, telegraph
 from exolrs.stage2.wavelength import row_wavelengths, wavelength_map
 from exolrs.timing import Clock
 
@@ -68,6 +68,7 @@ class Stage2Result:
     seconds: dict[str, float] = field(default_factory=dict)
     n_bad_pixels: int = 0
     n_time_outliers: int = 0
+    n_wandering_pixels: int = 0  # of n_bad_pixels, found by their time series (telegraph)
     trace_x: float = float("nan")
     note: str | None = None  # why present products were recomputed
     resumed_segments: int = 0  # segments a stopped run had written, reused
@@ -203,7 +204,7 @@ def run_stage2(
     write_deep_frame(
         state["deep"], wavelengths, deep_path, flat_var=flat.dilution(state.get("background"))
     )
-    write_hot_pixel_map(state["hot"] & ~state["static"], hot_path)
+    write_hot_pixel_map((state["hot"] | state["wandering"]) & ~state["static"], hot_path)
     figures: list[Path] = []
     if "pca" not in skip:
         result = pca.result(_eigen(state), state["mean"], state["images"])
@@ -222,11 +223,12 @@ def run_stage2(
         hot_path,
         figures,
         clock.rounded(),
-        int(state["hot"].sum()),
-        int(state["n_time"]),
-        float(state["x0"]),
-        note,
-        len(done),
+        n_bad_pixels=int((state["hot"] | state["wandering"]).sum()),
+        n_time_outliers=int(state["n_time"]),
+        n_wandering_pixels=int(state["wandering"].sum()),
+        trace_x=float(state["x0"]),
+        note=note,
+        resumed_segments=len(done),
     )
 
 
@@ -251,6 +253,9 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
     static = np.zeros((ny, nx), bool)
     deep = np.full((ny, nx), np.nan, np.float32)
     n_finite = 0
+    # the frame's light curve and trace column, for the wandering-pixel search of pass 2
+    search = "badpix" not in skip and params.telegraph_thresh is not None
+    sums = np.zeros((2, stack.nints))
     for r0, r1 in blocks:
         rows = slice(r0, r1)
         dq = stack.rows("DQ", r0, r1)
@@ -262,6 +267,8 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
         n_finite += int(np.isfinite(sci).sum())
         flat.divide(sci, rows=rows)
         deep[rows] = baseline.deep_frame(sci, base)
+        if search and "background" in skip:
+            sums += telegraph.shared_sums(sci, static[rows])
         ticker.tick()
     finite = n_finite / (stack.nints * ny * nx)
     if finite < 0.5:
@@ -279,6 +286,8 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
             flat.divide(sci, rows=slice(r0, r1))
             _subtract_background(sci, x0, params, static[r0:r1])
             deep[r0:r1] = baseline.deep_frame(sci, base)
+            if search:
+                sums += telegraph.shared_sums(sci, static[r0:r1])
             ticker.tick()
         out["background"] = flat_only - deep  # what was subtracted, for the flat's error
     hot = static.copy()
@@ -286,7 +295,7 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
         hot = badpix.find_bad_pixels(
             deep, static.astype(np.uint32) * DO_NOT_USE, params.space_thresh
         )
-    return {**out, "hot": hot}
+    return {**out, "hot": hot, "shared_sums": sums}
 
 
 def _subtract_background(sci, x0, params, static) -> None:
@@ -309,6 +318,7 @@ def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) 
     deep = np.full((ny, nx), np.nan, np.float32)
     gram = None if "pca" in skip else np.zeros((stack.nints, stack.nints))
     n_time = 0
+    wandering = np.zeros((ny, nx), bool)
     for r0, r1 in blocks:
         a, b = max(r0 - h, 0), min(r1 + h, ny)
         sci, err = stack.rows("SCI", a, b), stack.rows("ERR", a, b)
@@ -321,6 +331,14 @@ def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) 
         if "badpix" not in skip:
             sci, err = badpix.replace_in(sci, err, state["hot"][a:b], inplace=True)
             n_time += badpix.clip_time_outliers(sci[:, core], params.time_thresh, inplace=True)[1]
+            if params.telegraph_thresh is not None:
+                # searched in the halo rows too, so that none of them is a replacement's source
+                found = telegraph.wandering_pixels(
+                    sci, params.telegraph_thresh, sums=state["shared_sums"]
+                )
+                found &= ~state["hot"][a:b]
+                sci, err = badpix.replace_in(sci, err, found, inplace=True)
+                wandering[r0:r1] = found[core]
         sci, err = sci[:, core], err[:, core]
         if "first_int" not in skip and params.replace_first_integration:
             sci = first_int.replace_first_integration(sci)
@@ -331,7 +349,7 @@ def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) 
         if gram is not None:
             gram += pca.gram(pca.centred(sci)[1])
         ticker.tick()
-    out = {"deep": deep, "n_time": np.int64(n_time)}
+    out = {"deep": deep, "n_time": np.int64(n_time), "wandering": wandering}
     if gram is not None:
         out["gram"] = gram
     return out

@@ -127,9 +127,9 @@ class BackgroundStep(CubeStep):
 
 
 class BadPixStep(CubeStep):
-    """Spatial bad pixels on the deep frame and temporal outliers, and the first integration
-    replaced; saves the hot-pixel map `<root>_hot_pixel_map.fits` that Stage 1's DQInitStep
-    takes back."""
+    """Spatial bad pixels on the deep frame, temporal outliers and wandering (telegraph)
+    pixels, and the first integration replaced; saves the hot-pixel map
+    `<root>_hot_pixel_map.fits` that Stage 1's DQInitStep takes back."""
 
     suffix, name = "badpixstep", "BadPix"
 
@@ -140,6 +140,7 @@ class BadPixStep(CubeStep):
         time_thresh=10.0,
         baseline_ints=None,
         replace_first_integration=True,
+        telegraph_thresh=8.0,
     ):
         base = baseline.baseline_indices(baseline_ints, cube.sci.shape[0])
         static = badpix.static_bad_pixels(cube.dq)
@@ -150,6 +151,7 @@ class BadPixStep(CubeStep):
             static,
             space_thresh,
             time_thresh,
+            telegraph_thresh=telegraph_thresh,
         )
         if replace_first_integration:
             sci = first_int.replace_first_integration(sci)

@@ -1,0 +1,156 @@
+"""Telegraph: pixels whose level wanders in time (random-telegraph noise, unstable hot pixels).
+
+A pixel whose dark current switches between two levels every few minutes is not an outlier
+in any one integration (the temporal clip of `badpix` misses it), and where its mean level
+is close to its neighbours' it is not an outlier on the deep frame either (the spatial
+search misses it); yet inside the extraction aperture it puts red noise into that
+wavelength's light curve.  Its signature is variance on time scales of minutes beyond what
+its integration-to-integration scatter predicts, which is what this step measures:
+
+1. each pixel's time series is fitted, by linear least squares, with what every pixel of its
+   row shares — a constant, the row's relative light curve (the median over the row's bright
+   pixels of series / mean, so one wandering pixel cannot set it; transit, ramps and drifts
+   are in it), the trace's x position (the block's flux-weighted column: a pixel on the
+   profile's flank follows it) and a quadratic in time;
+2. its white scatter σ from successive differences of the fit's residual (clipped at 6 σ so
+   that a single cosmic ray does not count), which a telegraph with dwell times of many
+   integrations barely raises;
+3. the means of the residual over bins of `bin_ints` integrations: for white noise their
+   variance is σ² / `bin_ints`, so excess = var(bin means) · bin_ints / σ² ≈ 1 with a
+   standard deviation √(2 / n_bins).  A pixel with excess > 1 + `thresh` · √(2 / n_bins) is
+   wandering; it is replaced in every integration, as a hot pixel is.
+
+A telegraph of amplitude A (level difference) and dwell times longer than a bin raises the
+excess by up to bin_ints · A² / (4 σ²) (less as the dwell time nears the bin); with 1 800
+integrations, bins of 8 and `thresh` = 8, one switching every 30 integrations on average is
+found from A ≈ σ of one integration on (tests/stage2/test_telegraph.py), and a white pixel
+passes the threshold with probability ≈ 10⁻¹¹ (Wilson–Hilferty: χ²₂₂₅ > 395 is 6.6 σ).
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+
+MIN_BINS = 8  # fewer bins than this: too short a series to tell wandering from white noise
+
+
+def wandering_pixels(
+    cube: np.ndarray, thresh: float = 8.0, bin_ints: int = 8, sums: np.ndarray | None = None
+) -> np.ndarray:
+    """Boolean (ny, nx) map of the pixels of a (nints, ny, nx) block whose time series
+    wanders beyond its white scatter (see the module's docstring); all False when the
+    series is shorter than `MIN_BINS` bins.  `sums`: the whole frame's `shared_sums`
+    (None: the block's own)."""
+    excess, n_bins = excess_variance(cube, bin_ints, sums)
+    if n_bins < MIN_BINS:
+        return np.zeros(cube.shape[1:], bool)
+    return excess > 1.0 + thresh * np.sqrt(2.0 / n_bins)
+
+
+def excess_variance(
+    cube: np.ndarray, bin_ints: int = 8, sums: np.ndarray | None = None
+) -> tuple[np.ndarray, int]:
+    """(excess (ny, nx), number of bins): the variance of the bin means of each pixel's
+    residual over what its white scatter predicts (1 for white noise; NaN where the pixel has
+    no finite value)."""
+    nt = cube.shape[0]
+    n_bins = nt // bin_ints
+    if n_bins < 2:
+        return np.full(cube.shape[1:], np.nan), n_bins
+    resid = _residual(cube, shared_sums(cube) if sums is None else sums)
+    sigma2 = white_variance(resid)
+    used = resid[: n_bins * bin_ints]
+    means = used.reshape(n_bins, bin_ints, *resid.shape[1:]).mean(axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        excess = (means**2).mean(axis=0) * bin_ints / sigma2
+    excess[~np.isfinite(excess)] = np.nan
+    return excess, n_bins
+
+
+def white_variance(resid: np.ndarray, clip: float = 6.0) -> np.ndarray:
+    """Each pixel's white-noise variance from the successive differences of its series:
+    var(Δ) / 2 over the differences within `clip` robust σ."""
+    diff = np.diff(resid, axis=0)
+    scale = 1.4826 * np.median(np.abs(diff), axis=0)
+    keep = np.abs(diff) <= clip * np.maximum(scale, 1e-30)
+    n = keep.sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(n > 2, (np.where(keep, diff, 0.0) ** 2).sum(axis=0) / n / 2, np.nan)
+
+
+def bright_pixels(y: np.ndarray) -> np.ndarray:
+    """(ny, nx) pixels whose mean is above 3 × their per-integration white scatter."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = np.nanmean(y, axis=0)
+        noise = 1.4826 * np.nanmedian(np.abs(np.diff(y, axis=0)), axis=0) / np.sqrt(2.0)
+    return mean > 3.0 * np.maximum(noise, 1e-30)
+
+
+def shared_sums(y: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
+    """(2, nints): the flux of a block's bright pixels (but the `bad` ones) and its first
+    moment in column, per integration; the sums of blocks add up to the frame's."""
+    use = bright_pixels(y) if bad is None else bright_pixels(y) & ~bad
+    flux = np.where(use & np.isfinite(y), y, 0.0).sum(axis=1, dtype=np.float64)
+    return np.stack([flux.sum(axis=1), flux @ np.arange(y.shape[-1], dtype=np.float64)])
+
+
+def shared_series(sums: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(relative light curve, flux-weighted column) from `shared_sums` (1 and 0 where
+    there was no bright pixel)."""
+    flux, moment = sums
+    ok = flux > 0
+    if not ok.any():
+        return np.ones_like(flux), np.zeros_like(flux)
+    lc = np.where(ok, flux / flux[ok].mean(), 1.0)
+    column = np.where(ok, moment / np.where(ok, flux, 1.0), np.median(moment[ok] / flux[ok]))
+    return lc, column
+
+
+def _residual(cube: np.ndarray, sums: np.ndarray) -> np.ndarray:
+    """Each pixel's series minus its least-squares fit on the row's shared regressors
+    (float64; NaN values filled with the pixel's median, all-NaN pixels zero)."""
+    y = np.asarray(cube, np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        med = np.nanmedian(y, axis=0)
+    y = np.where(np.isfinite(y), y, np.nan_to_num(med))
+    design = regressors(y, *shared_series(sums))  # (nt, ny, k)
+    gram = np.einsum("tyk,tyl->ykl", design, design)
+    rhs = np.einsum("tyk,tyx->ykx", design, y)
+    beta = np.linalg.solve(gram + 1e-12 * np.eye(gram.shape[-1]), rhs)
+    return y - np.einsum("tyk,ykx->tyx", design, beta)
+
+
+def regressors(y: np.ndarray, lc: np.ndarray, column: np.ndarray, smooth_ints: int = 31):
+    """(nt, ny, k) design of each row: constant; the frame's relative light curve `lc`; the
+    row's departure from it (the median over the row's bright pixels of series / mean,
+    minus `lc`) smoothed over `smooth_ints` integrations — one row's few pixels make a
+    noisy curve, and a noisy regressor is fitted with too small a coefficient, leaving the
+    transit in the residual; the trace's `column`; time and time².  Each but the constant
+    centred and scaled to unit rms."""
+    from scipy.ndimage import uniform_filter1d
+
+    nt, ny, _ = y.shape
+    bright = bright_pixels(y)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        mean = y.mean(axis=0)
+        rel = np.where(bright, y / np.where(bright, mean, 1.0), np.nan)
+        row_lc = np.nanmedian(rel, axis=2)  # (nt, ny); NaN where a row has no bright pixel
+    departure = np.nan_to_num(row_lc - lc[:, None])
+    departure[:, bright.sum(axis=1) < 3] = 0.0
+    departure = uniform_filter1d(departure, min(smooth_ints, nt), axis=0, mode="nearest")
+    t = np.linspace(-1.0, 1.0, nt)
+    shared = [np.broadcast_to(s[:, None], (nt, ny)) for s in (lc, column, t, t**2)]
+    design = np.stack([_standardised(c) for c in [departure, *shared]], axis=-1)
+    return np.concatenate([np.ones((nt, ny, 1)), design], axis=-1)
+
+
+def _standardised(col: np.ndarray) -> np.ndarray:
+    """A (nt, ny) regressor centred and scaled to unit rms per row (zero where constant)."""
+    col = np.nan_to_num(col - col.mean(axis=0))
+    rms = np.sqrt((col**2).mean(axis=0))
+    return np.where(rms > 0, col / np.where(rms > 0, rms, 1.0), 0.0)
