@@ -30,26 +30,25 @@ import yaml
 from astropy.io import fits
 from astropy.table import Table
 
+from exolrs.stage3.extract_box import aperture_weights
+
 ROOT = Path(__file__).parents[1]
 
 
 def predicted_shift(rows: Table, eps: np.ndarray, spectrum: Table, aperture: float) -> np.ndarray:
     """Each channel's depth shift from the flat errors `eps` (ny, nx) acting on the
-    background of a box of `aperture` columns centred on the trace."""
+    background of a box of `aperture` columns centred on the trace (the box's pixel
+    weights are Stage 3's own, `aperture_weights`: pixel j spans j − ½ … j + ½)."""
     wave = np.asarray(rows["wavelength"], float)
+    weights = aperture_weights(np.asarray(rows["trace_x"], float), aperture, eps.shape[-1])
+    residual = np.asarray(rows["background"], float) * (weights * eps).sum(axis=1)
+    star = np.asarray(rows["star_rate"], float)
     out = []
     for w, hw, depth in zip(
         spectrum["wavelength"], spectrum["bin_half_width"], spectrum["depth"], strict=True
     ):
-        sel = np.flatnonzero((wave >= w - hw) & (wave < w + hw))
-        residual = 0.0
-        for r in sel:
-            lo = rows["trace_x"][r] - aperture / 2
-            hi = lo + aperture
-            cols = np.arange(int(np.floor(lo)), int(np.ceil(hi)))
-            weight = np.clip(np.minimum(cols + 1, hi) - np.maximum(cols, lo), 0.0, 1.0)
-            residual += rows["background"][r] * np.sum(weight * eps[r, cols])
-        out.append(depth * residual / np.sum(np.asarray(rows["star_rate"])[sel]))
+        sel = (wave >= w - hw) & (wave < w + hw)
+        out.append(depth * residual[sel].sum() / star[sel].sum())
     return np.asarray(out)
 
 

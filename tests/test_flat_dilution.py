@@ -21,12 +21,14 @@ def test_shift_is_depth_times_residual_background_over_star(bench):
             "wavelength": np.linspace(5.0, 5.7, ny),
             "star_rate": np.full(ny, 100.0),
             "background": np.full(ny, 50.0),
-            "trace_x": np.full(ny, 10.5),  # the 6-column box covers columns 7.5–13.5
+            # the 6-column box spans 7.0–13.0: pixels 8–12 whole, halves of 7 and 13
+            # (pixel j spans j − ½ … j + ½, as Stage 3's box)
+            "trace_x": np.full(ny, 10.0),
         }
     )
     eps = np.zeros((ny, nx))
     eps[:, 8:13] = 0.02  # five whole columns inside the box
-    eps[:, 7] = 0.02  # half of this one is inside
+    eps[:, 7] = 0.02  # half of this one is inside (13 is too, with no error)
     eps[:, 14] = 1.0  # outside: no effect
     spectrum = Table(
         {"wavelength": [5.2, 5.55], "bin_half_width": [0.2, 0.15], "depth": [0.02, 0.03]}
