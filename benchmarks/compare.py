@@ -629,6 +629,12 @@ def _flat_dilution_lines() -> list[str]:
         "Static Err); the full-size `references` case above measures it with and without.",
         "",
     ]
+    if name < "2026-12-07":  # the prediction's box was fixed that day
+        lines += [
+            "These predictions were computed with a box half a pixel off Stage 3's (pixel",
+            "edges at integers; mended 2026-12-07, not yet re-run): read them as indicative.",
+            "",
+        ]
     for label, r in runs.items():
         lines += [
             f"{label}: flat error rms {r['flat_error_rms']:.3f}; measured against predicted "

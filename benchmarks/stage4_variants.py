@@ -42,7 +42,12 @@ VARIANTS = {
     "white_noise": {"red_noise": "none"},
     # the published spectrum's bins, for bin_errors.py (give it its own --label)
     "bins_0.25um": {"binning": "width", "bin_width": 0.25},
+    # limb darkening from the star's model table instead of fitted (a simulation's table is
+    # the simulator's `star_limb_darkening.ecsv`, beside its truth)
+    "ld_table": {"limb_darkening": "table"},
+    "ld_table_bins_0.25um": {"limb_darkening": "table", "binning": "width", "bin_width": 0.25},
 }
+LD_TABLE = "star_limb_darkening.ecsv"
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -50,6 +55,16 @@ def _merge(base: dict, changes: dict) -> dict:
     for k, v in changes.items():
         out[k] = _merge(out.get(k) or {}, v) if isinstance(v, dict) else v
     return out
+
+
+def with_ld_table(changes: dict, cfg: dict) -> dict:
+    """`changes` with `ld_table:` set to the simulation's star table (beside the run
+    file's `truth:`) when they ask for a limb-darkening table without naming one."""
+    if changes.get("limb_darkening") != "table" or "ld_table" in changes:
+        return changes
+    if not cfg.get("truth"):
+        raise SystemExit("an ld_table variant needs the run file's truth: (a simulation)")
+    return {**changes, "ld_table": str(Path(cfg["truth"]).with_name(LD_TABLE))}
 
 
 def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
@@ -63,6 +78,7 @@ def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
         link = red / stage
         if not link.exists():
             link.symlink_to(reduction / stage, target_is_directory=True)
+    changes = with_ld_table(changes, cfg)
     cfg = {**cfg, "output_dir": str(red), "stage4": _merge(cfg.get("stage4") or {}, changes)}
     variant_file = out / "exolrs.yaml"
     variant_file.write_text(yaml.safe_dump(cfg, sort_keys=False))

@@ -36,3 +36,14 @@ def test_only_names_known_variants(bench):
     assert bench.compare.chosen(ap, "gp,,poly_2", bench.VARIANTS, "variant") == ["gp", "poly_2"]
     with pytest.raises(SystemExit):
         bench.compare.chosen(ap, "gp,nope", bench.VARIANTS, "variant")
+
+
+def test_ld_table_variant_takes_the_simulations_star_table(bench):
+    cfg = {"truth": "/sims/a/truth.ecsv"}
+    got = bench.with_ld_table(bench.VARIANTS["ld_table"], cfg)
+    assert got["ld_table"] == "/sims/a/star_limb_darkening.ecsv"
+    assert bench.with_ld_table({"n_ramps": 2}, cfg) == {"n_ramps": 2}  # untouched
+    named = {"limb_darkening": "table", "ld_table": "mine.ecsv"}
+    assert bench.with_ld_table(named, cfg) == named
+    with pytest.raises(SystemExit):
+        bench.with_ld_table(bench.VARIANTS["ld_table"], {})
