@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -105,6 +106,18 @@ def test_run_stage1_from_a_run_file_and_resume(tiny_sim, tmp_path):
     assert [p.stat().st_mtime_ns for p in products] != mtimes
     no_period = runner.invoke(app, ["run", cfg, "--stages", "4"])
     assert no_period.exit_code == 2 and "period: is required" in no_period.output
+
+
+def test_later_stages_run_after_the_raw_segments_are_gone(tiny_sim, tmp_path):
+    cfg = _run_file(tiny_sim, tmp_path)
+    assert runner.invoke(app, ["run", cfg, "--stages", "1,2"]).exit_code == 0
+    gone = Path(cfg)
+    gone.write_text(gone.read_text().replace(f"{tiny_sim['outdir']}/uncal", str(tmp_path / "x")))
+    result = runner.invoke(app, ["run", cfg, "--stages", "3"])  # reads Stage 2's products
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "red" / "Stage3" / "WASP-39b_box_spectra_fullres.fits").exists()
+    again = runner.invoke(app, ["run", cfg, "--stages", "1,2"])  # Stage 1 needs them
+    assert again.exit_code == 2 and "no files match" in again.output
 
 
 def test_run_errors_exit_2_without_traceback(tiny_sim, tmp_path):

@@ -92,6 +92,20 @@ def preflight(cfg: RunConfig, stages):
     return exposure
 
 
+def _input_kind(files, stages, out: Path, log) -> tuple[str, list[Path]]:
+    """The run's input kind and files; when they are gone (raw segments deleted after
+    Stage 1) but the run starts after Stage 1 and the output folder holds the previous
+    stage's products, ("uncal", []): those products are the input."""
+    try:
+        return classify_inputs(files)
+    except ExolrsError:
+        previous = out / f"Stage{min(stages) - 1}"
+        if min(stages) == 1 or not previous.is_dir() or not any(previous.iterdir()):
+            raise
+        log.info("input %s not found; Stage %d reads %s", files, min(stages), previous)
+        return "uncal", []
+
+
 def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
     from exolrs.parallel import make_executor
     from exolrs.stage1.engine import run_stage1
@@ -106,7 +120,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         "parameters": json.loads(cfg.model_dump_json()),
         "stages": {},
     }
-    kind, inputs = classify_inputs(cfg.input)
+    kind, inputs = _input_kind(cfg.input, stages, out, log)
     first = FIRST_STAGE[kind]
     stage2_params = cfg.stage2
     if kind == "calints" and "BKG_METH" not in fits.getheader(inputs[0]):
@@ -126,7 +140,7 @@ def _run(cfg: RunConfig, stages, out: Path, force_redo: bool, progress) -> dict:
         if skipped:
             log.info("input is %s: starting at Stage %d (skipping %s)", kind, first, skipped)
         record["input"] = {"kind": kind, "files": [str(p) for p in inputs], "skipped": skipped}
-    exposure = preflight(cfg, stages) if kind == "uncal" else None
+    exposure = preflight(cfg, stages) if kind == "uncal" and inputs else None
     if 1 in stages:
         t0 = time.perf_counter()
         with make_executor(
