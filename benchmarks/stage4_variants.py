@@ -74,9 +74,9 @@ def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
     out = run_file.parent / "variants" / name
     red = out / "reduction"
     red.mkdir(parents=True, exist_ok=True)
-    for stage in ("Stage1", "Stage2", "Stage3"):
+    for stage in ("Stage1", "Stage2", "Stage3"):  # those the benchmark kept
         link = red / stage
-        if not link.exists():
+        if (reduction / stage).is_dir() and not link.is_symlink():
             link.symlink_to(reduction / stage, target_is_directory=True)
     changes = with_ld_table(changes, cfg)
     cfg = {**cfg, "output_dir": str(red), "stage4": _merge(cfg.get("stage4") or {}, changes)}
