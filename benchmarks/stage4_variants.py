@@ -6,7 +6,8 @@
 REDUCTION_RUN_FILE is the run file of a reduction whose Stages 1–3 are done (e.g. the one
 `bench_systematics.py --keep` leaves in <workdir>/<case>/defaults/exolrs.yaml).  Each variant
 below re-runs Stage 4 alone, with the run file's stage4 section changed as listed, into
-<reduction>/../variants/<name>/ (Stages 1–3 linked, not copied), and reads χ²ν and the mean
+<reduction>/../variants/<name>/ (Stages 1–3 linked, not copied) — the STAGE3_VARIANTS re-run
+Stage 3 first (optimal extraction; Stages 1–2 linked) — and reads χ²ν and the mean
 bias against the injected spectrum, the white light's residual over its expected noise and
 the median depth error.  Writes results/<date>-<label>-stage4-variants.json (docs/benchmarks.md
 shows it under the full-size systematics, `python benchmarks/compare.py --docs`).
@@ -48,6 +49,12 @@ VARIANTS = {
     "ld_table_bins_0.25um": {"limb_darkening": "table", "binning": "width", "bin_width": 0.25},
 }
 LD_TABLE = "star_limb_darkening.ecsv"
+# variants that re-run Stage 3 too (its Stage 1–2 products must be kept: --keep): stage3
+# changes, stage4 changes
+STAGE3_VARIANTS = {
+    "optimal": ({"extract_method": "optimal"}, {}),
+    "optimal_bins_0.25um": ({"extract_method": "optimal"}, VARIANTS["bins_0.25um"]),
+}
 
 
 def _merge(base: dict, changes: dict) -> dict:
@@ -67,22 +74,31 @@ def with_ld_table(changes: dict, cfg: dict) -> dict:
     return {**changes, "ld_table": str(Path(cfg["truth"]).with_name(LD_TABLE))}
 
 
-def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
-    """Stage 4 of the reduction `run_file` describes, with `changes` to its stage4 section."""
+def run_variant(
+    run_file: Path, name: str, changes: dict, workers: int, stage3: dict | None = None
+) -> dict:
+    """Stage 4 of the reduction `run_file` describes, with `changes` to its stage4 section
+    (and Stage 3 first, with `stage3` changes, when they are given)."""
     cfg = yaml.safe_load(run_file.read_text())
     reduction = Path(cfg["output_dir"])
     out = run_file.parent / "variants" / name
     red = out / "reduction"
     red.mkdir(parents=True, exist_ok=True)
-    for stage in ("Stage1", "Stage2", "Stage3"):  # those the benchmark kept
+    linked = ("Stage1", "Stage2") if stage3 is not None else ("Stage1", "Stage2", "Stage3")
+    for stage in linked:  # those the benchmark kept
         link = red / stage
         if (reduction / stage).is_dir() and not link.is_symlink():
             link.symlink_to(reduction / stage, target_is_directory=True)
+    if stage3 is not None:
+        if not (reduction / "Stage2").is_dir():
+            raise SystemExit(f"{name} re-runs Stage 3: keep {reduction / 'Stage2'} (--keep)")
+        cfg = {**cfg, "stage3": _merge(cfg.get("stage3") or {}, stage3)}
     changes = with_ld_table(changes, cfg)
     cfg = {**cfg, "output_dir": str(red), "stage4": _merge(cfg.get("stage4") or {}, changes)}
     variant_file = out / "exolrs.yaml"
     variant_file.write_text(yaml.safe_dump(cfg, sort_keys=False))
-    cmd = [str(EXOLRS), "run", str(variant_file), "--stages", "4", "--workers", str(workers)]
+    stages = "3,4" if stage3 is not None else "4"
+    cmd = [str(EXOLRS), "run", str(variant_file), "--stages", stages, "--workers", str(workers)]
     t0 = time.perf_counter()
     with open(out / "exolrs.log", "w") as fh:
         subprocess.run([*cmd, "--force-redo"], stdout=fh, stderr=subprocess.STDOUT, check=True)
@@ -94,7 +110,7 @@ def run_variant(run_file: Path, name: str, changes: dict, workers: int) -> dict:
     err = 0.5 * (np.asarray(spectrum["depth_err_low"]) + np.asarray(spectrum["depth_err_high"]))
     m = s4["truth_metrics"]
     return {
-        "changes": {"stage4": changes},
+        "changes": {"stage4": changes, **({"stage3": stage3} if stage3 is not None else {})},
         "chi2_nu": round(m["chi2_nu"], 3),
         "mean_bias_sigma": round(m["mean_bias_sigma"], 3),
         "n_channels": m["n_channels"],
@@ -111,14 +127,15 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run_file", type=Path)
     ap.add_argument("--label", required=True, help="e.g. program2783-all")
-    ap.add_argument("--only", default=",".join(VARIANTS))
+    ap.add_argument("--only", default=",".join(VARIANTS), help="also: " + ",".join(STAGE3_VARIANTS))
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--note", default=None, help="how the machine was loaded, for the docs")
     args = ap.parse_args()
-    names = compare.chosen(ap, args.only, VARIANTS, "variant")
+    names = compare.chosen(ap, args.only, {**VARIANTS, **STAGE3_VARIANTS}, "variant")
     rows = {}
     for n in names:
-        rows[n] = run_variant(args.run_file.resolve(), n, VARIANTS[n], args.workers)
+        s3, s4 = STAGE3_VARIANTS.get(n, (None, VARIANTS.get(n)))
+        rows[n] = run_variant(args.run_file.resolve(), n, s4, args.workers, s3)
         print(f"[variants] {n}: {json.dumps(rows[n])}", flush=True)
     date = _dt.date.today().isoformat()
     path = HERE / "results" / f"{date}-{args.label}-stage4-variants.json"

@@ -47,3 +47,12 @@ def test_ld_table_variant_takes_the_simulations_star_table(bench):
     assert bench.with_ld_table(named, cfg) == named
     with pytest.raises(SystemExit):
         bench.with_ld_table(bench.VARIANTS["ld_table"], {})
+
+
+@pytest.mark.parametrize("name", list(load_benchmark("stage4_variants").STAGE3_VARIANTS))
+def test_stage3_variants_are_valid_sections(bench, name):
+    from exolrs.config import Stage3Config
+
+    stage3, stage4 = bench.STAGE3_VARIANTS[name]
+    Stage3Config.model_validate(stage3)
+    Stage4Config.model_validate(bench._merge({"planet": {"period": 4.0}}, stage4))
