@@ -700,7 +700,9 @@ def _systematics_table(title: str, name: str, r: dict) -> list[str]:
 # bin_errors.py labels of the targets case with one run-file change
 OTHER_BINS = {
     "optimal extraction": "program2783, every systematic, optimal extraction",
-    "limb darkening from the star's table": "program2783, every systematic, LD from the star's table",
+    "limb darkening from the star's table": (
+        "program2783, every systematic, LD from the star's table"
+    ),
 }
 
 
