@@ -12,8 +12,8 @@ injected depth, χ²ν and the mean bias (σ) over all its channels.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +21,10 @@ from astropy.table import Table
 
 from exolrs.simulate.calibration import published_spectrum
 
-ROOT = Path(__file__).parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
+
 CHECK = (5.1, 7.4, 9.1, 10.1, 11.9)  # the wavelengths the realism issue quotes
 
 
@@ -70,9 +73,7 @@ def main() -> None:
         **truth_metrics(spectrum),
     }
     print(json.dumps(row, indent=1))
-    path = ROOT / "benchmarks" / "results" / f"{datetime.date.today()}-bin-errors.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    path.write_text(json.dumps({**old, args.label: row}, indent=1) + "\n")
+    compare.append_result("bin-errors", args.label, row)
 
 
 if __name__ == "__main__":

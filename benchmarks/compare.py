@@ -459,6 +459,15 @@ def write_docs() -> Path:
     return path
 
 
+def append_result(kind: str, label: str, row: dict) -> Path:
+    """Write `row` under `label` into results/<today>-<kind>.json, keeping the file's other
+    labels (runs of one benchmark on several reductions the same day share a file)."""
+    path = RESULTS / f"{_dt.date.today()}-{kind}.json"
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps({**old, label: row}, indent=1) + "\n")
+    return path
+
+
 def chosen(ap, only: str, known, what: str) -> list[str]:
     """The comma-separated names of `only`, each one of `known`, else the parser's error."""
     names = [n for n in only.split(",") if n]

@@ -21,8 +21,8 @@ both to results/<date>-flat-dilution.json under `--label`.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +32,9 @@ from astropy.table import Table
 
 from exolrs.stage3.extract_box import aperture_weights
 
-ROOT = Path(__file__).parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
 
 
 def predicted_shift(rows: Table, eps: np.ndarray, spectrum: Table, aperture: float) -> np.ndarray:
@@ -92,9 +94,7 @@ def main() -> None:
         ],
     }
     print(json.dumps({k: v for k, v in row.items() if k != "channels"}))
-    path = ROOT / "benchmarks" / "results" / f"{datetime.date.today()}-flat-dilution.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    path.write_text(json.dumps({**old, args.label: row}, indent=1) + "\n")
+    compare.append_result("flat-dilution", args.label, row)
 
 
 if __name__ == "__main__":

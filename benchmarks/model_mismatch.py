@@ -17,8 +17,8 @@ results/<date>-model-mismatch.json under `--label`.
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -29,7 +29,10 @@ from exolrs.stage4.fit import least_squares_start
 from exolrs.stage4.model import LightCurveModel
 from exolrs.stage4.parameters import BOUNDS, start_values, systematics_names
 
-ROOT = Path(__file__).parents[1]
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
+
 MODELS = ((1, 1), (1, 2), (2, 1))  # (n_ramps, poly_order)
 
 
@@ -83,9 +86,7 @@ def main() -> None:
     args = ap.parse_args()
     result = mismatch(args.simdir, args.reduction)
     print(json.dumps(result, indent=1))
-    path = ROOT / "benchmarks" / "results" / f"{datetime.date.today()}-model-mismatch.json"
-    old = json.loads(path.read_text()) if path.exists() else {}
-    path.write_text(json.dumps({**old, args.label: result}, indent=1) + "\n")
+    compare.append_result("model-mismatch", args.label, result)
 
 
 if __name__ == "__main__":

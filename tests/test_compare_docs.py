@@ -149,3 +149,12 @@ def test_targets_section(compare):
     assert "| stage4 red_noise: gp | 0.87 | -0.40 σ | 1.50 | — | 188 |" in text
     assert "| R = 20 channels: mean bias | +0.51 σ | −0.25 to +0.25 σ |" in text
     assert "| error / published at 5.125 µm | 1.21 | 0.8–1.25 |" in text
+
+
+def test_labelled_results_of_one_day_share_a_file(compare):
+    first = compare.append_result("bin-errors", "a", {"x": 1})
+    second = compare.append_result("bin-errors", "b", {"x": 2})
+    assert first == second and first.parent == compare.RESULTS
+    assert json.loads(first.read_text()) == {"a": {"x": 1}, "b": {"x": 2}}
+    compare.append_result("bin-errors", "a", {"x": 3})  # a label run again replaces its row
+    assert json.loads(first.read_text())["a"] == {"x": 3}
