@@ -128,3 +128,10 @@ def test_stage3_in_blocks_of_integrations_equals_one_block(
         np.testing.assert_array_equal(a.flux, b.flux)
         np.testing.assert_array_equal(a.flux_err, b.flux_err)
         np.testing.assert_array_equal(a.x_shift, b.x_shift)
+
+
+def test_replaced_pixels_keep_a_finite_error(rateints, tiny_sim, tmp_path):
+    result = _run(rateints, tiny_sim, tmp_path / "err")
+    sci, err, _, _ = _products(result)
+    assert np.isnan(read_integrations_product(rateints).sci).any()  # there were bad pixels
+    assert np.isfinite(err[np.isfinite(sci)]).all()

@@ -41,10 +41,12 @@ def test_steps_equal_the_stage_runners(tiny_sim, stage1_products, tmp_path, save
     ref = read_integrations_product(s2.calints)
     np.testing.assert_array_equal(r.sci, ref.sci)
     s3 = stage3.run_stage3(s2.calints, s2.deep_frame, tmp_path / "S3", target="T", do_plot=False)
-    np.testing.assert_allclose(spec.flux, read_spectra(s3.spectra).flux, rtol=1e-6)
+    # the calints' ERR is √(err² + VAR_FLAT), taken apart again: float32 rounding
+    flux = read_spectra(s3.spectra).flux
+    np.testing.assert_allclose(spec.flux, flux, rtol=1e-6, atol=1e-6 * np.nanmax(np.abs(flux)))
     if save:
         assert len(list(out.glob("*_backgroundstep.fits"))) == 3
-        assert (out / "T_box_spectra_fullres.fits").exists()
+        assert (out / "T_optimal_spectra_fullres.fits").exists()
         again = stage2.BackgroundStep(r, output_dir=out).run()  # reused from disk
         assert again.history[-1] == "backgroundstep"
         assert len(list(out.glob("*_hot_pixel_map.fits"))) == 1

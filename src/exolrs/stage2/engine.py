@@ -406,6 +406,10 @@ def _write_segment(stack, k, path, scratch, state, remove, flat, wave_map, extra
         flat.divide(raw)
         var_flat = flat.variance(raw)
         del raw
+        # a pixel Stage 2 replaced was NaN in the rateints, and so is its flat variance: its
+        # value now comes from its neighbours, whose own flat errors it carries; 0, not NaN,
+        # keeps its ERR (and the optimal weights' error model) finite
+        var_flat[np.isnan(var_flat) & np.isfinite(err)] = 0.0
         f2 = flat.flat**2
         err, vp, vr = calibrated_errors(
             err, var["VAR_POISSON"] / f2, var["VAR_RNOISE"] / f2, var_flat

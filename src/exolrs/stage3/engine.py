@@ -216,7 +216,10 @@ def extract_spectra(
     _check_times(int_times)
     t0 = time.perf_counter()
     where = locate_trace(deep, wavelengths, params)
-    x_shift, flux, ferr = extract_block(sci, err, header, deep, where, params)
+    error_model = None
+    if params.extract_method == "optimal":  # as `run_stage3`: from every integration's error
+        error_model = extract_optimal.optimal_variance(err)
+    x_shift, flux, ferr = extract_block(sci, err, header, deep, where, params, error_model)
     seconds = {"extract": round(time.perf_counter() - t0, 3)}
     return assemble_spectra(
         x_shift, flux, ferr, wavelengths, where, int_times, header, params, target, seconds
