@@ -101,7 +101,7 @@ def test_run_stage1_from_a_run_file_and_resume(tiny_sim, tmp_path):
     mtimes = [p.stat().st_mtime_ns for p in products]
     assert runner.invoke(app, ["run", cfg, "--stages", "1,2,3"]).exit_code == 0
     assert [p.stat().st_mtime_ns for p in products] == mtimes  # reused
-    assert (tmp_path / "red" / "Stage3" / "WASP-39b_box_spectra_fullres.fits").exists()
+    assert (tmp_path / "red" / "Stage3" / "WASP-39b_optimal_spectra_fullres.fits").exists()
     assert runner.invoke(app, ["run", cfg, "--stages", "1", "--force-redo"]).exit_code == 0
     assert [p.stat().st_mtime_ns for p in products] != mtimes
     no_period = runner.invoke(app, ["run", cfg, "--stages", "4"])
@@ -115,7 +115,7 @@ def test_later_stages_run_after_the_raw_segments_are_gone(tiny_sim, tmp_path):
     gone.write_text(gone.read_text().replace(f"{tiny_sim['outdir']}/uncal", str(tmp_path / "x")))
     result = runner.invoke(app, ["run", cfg, "--stages", "3"])  # reads Stage 2's products
     assert result.exit_code == 0, result.output
-    assert (tmp_path / "red" / "Stage3" / "WASP-39b_box_spectra_fullres.fits").exists()
+    assert (tmp_path / "red" / "Stage3" / "WASP-39b_optimal_spectra_fullres.fits").exists()
     again = runner.invoke(app, ["run", cfg, "--stages", "1,2"])  # Stage 1 needs them
     assert again.exit_code == 2 and "no files match" in again.output
 

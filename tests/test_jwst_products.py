@@ -69,7 +69,7 @@ def _reduce(tmp_path, inputs, refs, stages):
     result = runner.invoke(app, ["run", str(path), "--stages", stages])
     assert result.exit_code == 0, result.output
     record = json.loads((tmp_path / "red" / "run.json").read_text())
-    spec = read_spectra(tmp_path / "red" / "Stage3" / "T_box_spectra_fullres.fits")
+    spec = read_spectra(tmp_path / "red" / "Stage3" / "T_optimal_spectra_fullres.fits")
     return record, spec
 
 

@@ -82,7 +82,8 @@ def test_run_from_calints_makes_its_deep_frame(tiny_sim, tiny_products, tmp_path
     deep = out / "T_deepframe.fits"
     wave = fits.getdata(deep, "WAVELENGTH")
     np.testing.assert_allclose(wave, np.fmax.reduce(fits.getdata(cal[0], "WAVELENGTH"), axis=1))
-    assert (out / "T_box_spectra_fullres.fits").exists() and (out / "T_box_x1dints.fits").exists()
+    assert (out / "T_optimal_spectra_fullres.fits").exists()
+    assert (out / "T_optimal_x1dints.fits").exists()
     # asking for a stage before the input's is one clear line, exit 2
     result = runner.invoke(app, ["run", str(cfg), "--stages", "1,2"])
     assert result.exit_code == 2 and "Stage 3 starts from" in result.output

