@@ -459,6 +459,13 @@ def write_docs() -> Path:
     return path
 
 
+def offset_fields(metrics: dict) -> dict:
+    """The common offset of a run's truth metrics and χ²ν without it (rounded; nothing for
+    records from before Stage 4 reported them)."""
+    keys = ("common_offset_ppm", "common_offset_err_ppm", "chi2_nu_without_offset")
+    return {k: round(metrics[k], 3) for k in keys if k in metrics}
+
+
 def append_result(kind: str, label: str, row: dict) -> Path:
     """Write `row` under `label` into results/<today>-<kind>.json, keeping the file's other
     labels (runs of one benchmark on several reductions the same day share a file)."""

@@ -114,6 +114,7 @@ def run_variant(
         "chi2_nu": round(m["chi2_nu"], 3),
         "mean_bias_sigma": round(m["mean_bias_sigma"], 3),
         "n_channels": m["n_channels"],
+        **compare.offset_fields(m),
         "white_residual_over_expected": round(
             white["residual_rms_ppm"] / white["expected_noise_ppm"], 3
         ),

@@ -158,3 +158,12 @@ def test_labelled_results_of_one_day_share_a_file(compare):
     assert json.loads(first.read_text()) == {"a": {"x": 1}, "b": {"x": 2}}
     compare.append_result("bin-errors", "a", {"x": 3})  # a label run again replaces its row
     assert json.loads(first.read_text())["a"] == {"x": 3}
+
+
+def test_offset_fields_are_copied_when_there(compare):
+    m = {"chi2_nu": 2.0, "common_offset_ppm": 175.123456, "chi2_nu_without_offset": 0.93612}
+    assert compare.offset_fields(m) == {
+        "common_offset_ppm": 175.123,
+        "chi2_nu_without_offset": 0.936,
+    }
+    assert compare.offset_fields({"chi2_nu": 1.0}) == {}

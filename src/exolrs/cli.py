@@ -227,10 +227,10 @@ def demo(
     s4 = record["stages"].get("4", {})
     metrics = s4.get("truth_metrics") or {}
     if metrics:
+        from exolrs.stage4.accuracy import summary
+
         console.print(
-            f"transmission spectrum vs injected truth: χ²ν = {metrics['chi2_nu']:.2f}, "
-            f"mean bias = {metrics['mean_bias_sigma']:+.2f} σ over {metrics['n_channels']} "
-            f"channels → {s4['products'][0]}"
+            f"transmission spectrum vs injected truth: {summary(metrics)} → {s4['products'][0]}"
         )
     from exolrs.report import build_report
 

@@ -86,11 +86,9 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
     s4 = stages.get("4", {})
     metrics = s4.get("truth_metrics")
     if metrics:
-        parts.append(
-            f"<p class='ok'>Recovered spectrum vs injected truth: χ²ν = "
-            f"{metrics['chi2_nu']:.2f}, mean bias = {metrics['mean_bias_sigma']:+.2f} σ "
-            f"over {metrics['n_channels']} channels.</p>"
-        )
+        from exolrs.stage4.accuracy import summary
+
+        parts.append(f"<p class='ok'>Recovered spectrum vs injected truth: {summary(metrics)}.</p>")
     first = [run_dir / "Stage4" / n for n in FIRST_FIGURES]
     parts += [_img(f) for f in first if f.is_file()]
     white_path = run_dir / "Stage4" / "white_fit.json"

@@ -28,6 +28,7 @@ from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
 from exolrs.stage4 import binning, gp
+from exolrs.stage4.accuracy import spectrum_metrics
 from exolrs.stage4.channel_set import joint_ready
 from exolrs.stage4.fit import FitResult, fit_light_curve
 from exolrs.stage4.fit_joint import fit_channels
@@ -413,12 +414,7 @@ def fit_light_curves(
         )
         spectrum["truth_depth"] = _match(edges, centres, truth_depth)
         sigma = 0.5 * (spectrum["depth_err_low"] + spectrum["depth_err_high"])
-        z = (spectrum["depth"] - spectrum["truth_depth"]) / sigma
-        truth_metrics = {
-            "chi2_nu": float(np.mean(z**2)),
-            "mean_bias_sigma": float(np.mean(z)),
-            "n_channels": len(z),
-        }
+        truth_metrics = spectrum_metrics(spectrum["depth"], spectrum["truth_depth"], sigma)
         spectrum.meta.update(truth_metrics)
     return LightCurveFits(
         t,
