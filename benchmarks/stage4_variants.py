@@ -53,6 +53,7 @@ LD_TABLE = "star_limb_darkening.ecsv"
 # changes, stage4 changes
 STAGE3_VARIANTS = {
     "optimal": ({"extract_method": "optimal"}, {}),
+    "box": ({"extract_method": "box"}, {}),
     "optimal_bins_0.25um": ({"extract_method": "optimal"}, VARIANTS["bins_0.25um"]),
 }
 
@@ -74,6 +75,12 @@ def with_ld_table(changes: dict, cfg: dict) -> dict:
     return {**changes, "ld_table": str(Path(cfg["truth"]).with_name(LD_TABLE))}
 
 
+def used_extraction(reduction: Path) -> dict:
+    """The stage3 `extract_method` a finished reduction ran with (its run.json)."""
+    record = json.loads((reduction / "run.json").read_text())
+    return {"extract_method": record["parameters"]["stage3"]["extract_method"]}
+
+
 def run_variant(
     run_file: Path, name: str, changes: dict, workers: int, stage3: dict | None = None
 ) -> dict:
@@ -89,7 +96,9 @@ def run_variant(
         link = red / stage
         if (reduction / stage).is_dir() and not link.is_symlink():
             link.symlink_to(reduction / stage, target_is_directory=True)
-    if stage3 is not None:
+    if stage3 is None:  # Stage 4 reads the spectra the reduction made, whatever the default
+        cfg = {**cfg, "stage3": _merge(cfg.get("stage3") or {}, used_extraction(reduction))}
+    else:
         if not (reduction / "Stage2").is_dir():
             raise SystemExit(f"{name} re-runs Stage 3: keep {reduction / 'Stage2'} (--keep)")
         cfg = {**cfg, "stage3": _merge(cfg.get("stage3") or {}, stage3)}

@@ -56,3 +56,11 @@ def test_stage3_variants_are_valid_sections(bench, name):
     stage3, stage4 = bench.STAGE3_VARIANTS[name]
     Stage3Config.model_validate(stage3)
     Stage4Config.model_validate(bench._merge({"planet": {"period": 4.0}}, stage4))
+
+
+def test_stage4_variants_read_the_extraction_the_reduction_used(bench, tmp_path):
+    import json
+
+    run = {"parameters": {"stage3": {"extract_method": "box", "extract_width": 6.0}}}
+    (tmp_path / "run.json").write_text(json.dumps(run))
+    assert bench.used_extraction(tmp_path) == {"extract_method": "box"}
