@@ -99,10 +99,11 @@ def _input_kind(files, stages, out: Path, log) -> tuple[str, list[Path]]:
     try:
         return classify_inputs(files)
     except ExolrsError:
-        previous = out / f"Stage{min(stages) - 1}"
-        if min(stages) == 1 or not previous.is_dir() or not any(previous.iterdir()):
+        first = min(stages, default=1)
+        previous = out / f"Stage{first - 1}"
+        if first == 1 or not previous.is_dir() or not any(previous.iterdir()):
             raise
-        log.info("input %s not found; Stage %d reads %s", files, min(stages), previous)
+        log.info("input %s not found; Stage %d reads %s", files, first, previous)
         return "uncal", []
 
 
