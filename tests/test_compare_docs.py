@@ -145,7 +145,15 @@ def test_targets_section(compare):
     variants = {"date": "2026-12-02", "variants": {"gp": variant}}
     path = compare.RESULTS / "2026-12-02-program2783-all-stage4-variants.json"
     path.write_text(json.dumps(variants))
+    offset = {"common_offset_ppm": -100.1, "common_offset_err_ppm": 43.3}
+    seeded = {**metrics, "chi2_nu": 1.614, **offset, "chi2_nu_without_offset": 1.394}
+    other = {**record, "seed": 8, "cases": {"all": {"what": "all", "defaults": seeded}}}
+    path8 = compare.RESULTS / "2026-12-07-systematics-program2783-seed8.json"
+    path8.write_text(json.dumps(other))
     text = compare.write_docs().read_text()
+    assert "| seed 8 (2026-12-07): χ²ν | 1.61 | ≤ 1.3 |" in text
+    assert "| …: common offset | -100 ± 43 ppm | — |" in text
+    assert "| …: χ²ν without the common offset | 1.39 | — |" in text
     assert "| stage4 red_noise: gp | 0.87 | -0.40 σ | 1.50 | — | 188 |" in text
     assert "| R = 20 channels: mean bias | +0.51 σ | −0.25 to +0.25 σ |" in text
     assert "| error / published at 5.125 µm | 1.21 | 0.8–1.25 |" in text
