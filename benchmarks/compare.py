@@ -736,6 +736,22 @@ def _offset_rows(what: str, d: dict) -> list[tuple[str, str, str]]:
     ]
 
 
+def _run_rows(
+    d: dict,
+    chi2: str,
+    bias: str = "… mean bias",
+    white: str = "… white residual / expected",
+    offset: str = "…",
+) -> list[tuple[str, str, str]]:
+    """One run's rows of the targets table: χ²ν, mean bias, white light, common offset."""
+    return [
+        (chi2, f"{d['chi2_nu']:.2f}", "≤ 1.3"),
+        (bias, f"{d['mean_bias_sigma']:+.2f} σ", "−0.25 to +0.25 σ"),
+        (white, f"{d['white_residual_over_expected']:.2f}", "0.95–1.1"),
+        *_offset_rows(offset, d),
+    ]
+
+
 def _targets_lines() -> list[str]:
     """`program2783` with every systematic on against the realism issue's targets
     (bench_systematics.py --preset program2783 --only all; bin_errors.py)."""
@@ -744,29 +760,17 @@ def _targets_lines() -> list[str]:
         return []
     name, r = found
     d = r["cases"]["all"]["defaults"]
-    rows = [
-        ("R = 20 channels: χ²ν", f"{d['chi2_nu']:.2f}", "≤ 1.3"),
-        ("R = 20 channels: mean bias", f"{d['mean_bias_sigma']:+.2f} σ", "−0.25 to +0.25 σ"),
-        (
-            "white light: residual / expected",
-            f"{d['white_residual_over_expected']:.2f}",
-            "0.95–1.1",
-        ),
-        *_offset_rows("R = 20 channels", d),
-    ]
+    rows = _run_rows(
+        d,
+        "R = 20 channels: χ²ν",
+        bias="R = 20 channels: mean bias",
+        white="white light: residual / expected",
+        offset="R = 20 channels",
+    )
     variants = _latest("*-program2783-all-stage4-variants.json")
     other = variants[1]["variants"].get("optimal") if variants else None
     if other:  # the same reduction's Stages 3–4 with optimal extraction
-        rows += [
-            ("R = 20, optimal extraction: χ²ν", f"{other['chi2_nu']:.2f}", "≤ 1.3"),
-            ("… mean bias", f"{other['mean_bias_sigma']:+.2f} σ", "−0.25 to +0.25 σ"),
-            (
-                "… white residual / expected",
-                f"{other['white_residual_over_expected']:.2f}",
-                "0.95–1.1",
-            ),
-            *_offset_rows("…", other),
-        ]
+        rows += _run_rows(other, "R = 20, optimal extraction: χ²ν")
     bins = _latest("*-bin-errors.json")
     label = "program2783, every systematic, defaults"
     b = bins[1].get(label) if bins else None
@@ -783,16 +787,7 @@ def _targets_lines() -> list[str]:
         seeded = json.loads(path.read_text())  # the same case simulated with another seed
         o = seeded["cases"].get("all", {}).get("defaults")
         if o:
-            rows += [
-                (f"seed {seeded['seed']} ({path.name[:10]}): χ²ν", f"{o['chi2_nu']:.2f}", "≤ 1.3"),
-                ("… mean bias", f"{o['mean_bias_sigma']:+.2f} σ", "−0.25 to +0.25 σ"),
-                (
-                    "… white residual / expected",
-                    f"{o['white_residual_over_expected']:.2f}",
-                    "0.95–1.1",
-                ),
-                *_offset_rows("…", o),
-            ]
+            rows += _run_rows(o, f"seed {seeded['seed']} ({path.name[:10]}): χ²ν")
     for what, other in OTHER_BINS.items():  # the same bins with one run-file change
         o = bins[1].get(other) if bins else None
         if o:

@@ -8,10 +8,13 @@ wavelength's light curve.  Its signature is variance on time scales of minutes b
 its integration-to-integration scatter predicts, which is what this step measures:
 
 1. each pixel's time series is fitted, by linear least squares, with what every pixel of its
-   row shares — a constant, the row's relative light curve (the median over the row's bright
-   pixels of series / mean, so one wandering pixel cannot set it; transit, ramps and drifts
-   are in it), the trace's x position (the block's flux-weighted column: a pixel on the
-   profile's flank follows it) and a quadratic in time;
+   row shares — a constant; the relative light curve of the frame's bright pixels (transit,
+   ramps, drifts); the row's departure from it (the median over the row's bright pixels of
+   series / mean, so one wandering pixel cannot set it, smoothed in time: chromatic depth,
+   the row's own ramp); the trace's x position (the bright pixels' flux-weighted column: a
+   pixel on the profile's flank follows it); and a quadratic in time.  The light curve and
+   the column come from the whole frame (`shared_sums` of every block of rows, added), so a
+   pixel's verdict does not depend on how the rows were cut into blocks;
 2. its white scatter σ from successive differences of the fit's residual (clipped at 6 σ so
    that a single cosmic ray does not count), which a telegraph with dwell times of many
    integrations barely raises;
@@ -104,7 +107,9 @@ def filled(y: np.ndarray) -> np.ndarray:
 def shared_sums(y: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
     """(2, nints): the flux of a block's bright pixels (but the `bad` ones) and its first
     moment in column, per integration; the sums of blocks add up to the frame's."""
-    use = bright_pixels(y) if bad is None else bright_pixels(y) & ~bad
+    use = bright_pixels(y)
+    if bad is not None:
+        use &= ~bad
     flux = np.where(use & np.isfinite(y), y, 0.0).sum(axis=1, dtype=np.float64)
     return np.stack([flux.sum(axis=1), flux @ np.arange(y.shape[-1], dtype=np.float64)])
 
