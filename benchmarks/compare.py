@@ -460,9 +460,17 @@ def write_docs() -> Path:
 
 
 def offset_fields(metrics: dict) -> dict:
-    """The common offset of a run's truth metrics and χ²ν without it (rounded; nothing for
-    records from before Stage 4 reported them)."""
-    keys = ("common_offset_ppm", "common_offset_err_ppm", "chi2_nu_without_offset")
+    """The common offset of a run's truth metrics, χ²ν without it, and with Stage 4's common
+    error the correlated χ²ν and the offset's pull (rounded; nothing for records from before
+    Stage 4 reported them)."""
+    keys = (
+        "common_offset_ppm",
+        "common_offset_err_ppm",
+        "chi2_nu_without_offset",
+        "common_err_ppm",
+        "chi2_nu_correlated",
+        "common_offset_pull",
+    )
     return {k: round(metrics[k], 3) for k in keys if k in metrics}
 
 

@@ -30,6 +30,7 @@ from exolrs.plots import stage4 as plots
 from exolrs.stage4 import binning, gp
 from exolrs.stage4.accuracy import spectrum_metrics
 from exolrs.stage4.channel_set import joint_ready
+from exolrs.stage4.common_mode import common_depth_errors
 from exolrs.stage4.fit import FitResult, fit_light_curve
 from exolrs.stage4.fit_joint import fit_channels
 from exolrs.stage4.model import LightCurveModel
@@ -372,6 +373,10 @@ def fit_light_curves(
         if progress:
             progress(len(fits), len(tasks))
     seconds["channel_fits"] = round(time.perf_counter() - t1, 2)
+    t2 = time.perf_counter()
+    common, common_record = _common_errors(m, white, tasks, fits)
+    white_info.update(common_record)
+    seconds["common_error"] = round(time.perf_counter() - t2, 2)
 
     rows = []
     names = list(dict.fromkeys(n for f in fits for n in f.names))  # `auto`: some have the GP
@@ -385,6 +390,7 @@ def fit_light_curves(
             "depth_err_low": float(np.hypot(lo, flat)),  # the fit's and the flat's
             "depth_err_high": float(np.hypot(hi, flat)),
             "depth_err_flat": flat,
+            "depth_err_common": float(common[k]),
             "residual_rms_ppm": 1e6 * np.std(f.residuals),
             "expected_noise_ppm": 1e6 * np.median(tasks[k].err),
             "acceptance": f.acceptance,
@@ -399,7 +405,13 @@ def fit_light_curves(
     fit_table = Table(rows=rows)
     truth_metrics = None
     spectrum = fit_table[
-        "wavelength", "bin_half_width", "depth", "depth_err_low", "depth_err_high", "depth_err_flat"
+        "wavelength",
+        "bin_half_width",
+        "depth",
+        "depth_err_low",
+        "depth_err_high",
+        "depth_err_flat",
+        "depth_err_common",
     ]
     spectrum["wavelength"].unit = spectrum["bin_half_width"].unit = "micron"
     if skipped:
@@ -414,7 +426,9 @@ def fit_light_curves(
         )
         spectrum["truth_depth"] = _match(edges, centres, truth_depth)
         sigma = 0.5 * (spectrum["depth_err_low"] + spectrum["depth_err_high"])
-        truth_metrics = spectrum_metrics(spectrum["depth"], spectrum["truth_depth"], sigma)
+        truth_metrics = spectrum_metrics(
+            spectrum["depth"], spectrum["truth_depth"], sigma, spectrum["depth_err_common"]
+        )
         spectrum.meta.update(truth_metrics)
     return LightCurveFits(
         t,
@@ -432,6 +446,21 @@ def fit_light_curves(
         injected_orbit(truth),
         skipped,
     )
+
+
+def _common_errors(white_model, white: FitResult, tasks, fits) -> tuple[np.ndarray, dict]:
+    """`common_mode.common_depth_errors` for the channels (NaN, with a warning, when a
+    channel's design is singular there)."""
+    try:
+        return common_depth_errors(
+            white_model,
+            white.best,
+            [_channel_model(task)[0] for task in tasks],
+            [f.best for f in fits],
+        )
+    except np.linalg.LinAlgError as exc:
+        log.warning("stage4: no common (correlated) depth error: %s", exc)
+        return np.full(len(tasks), np.nan), {}
 
 
 def stage4_result(output_dir) -> Stage4Result:

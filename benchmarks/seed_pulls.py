@@ -1,0 +1,73 @@
+"""Benchmark: is the common (fully correlated) depth error honest over simulated observations?
+
+    python benchmarks/seed_pulls.py RUN_FILE [RUN_FILE …] --label program2783-all [--workers 2]
+
+Each RUN_FILE is the run file of a finished reduction of the same case simulated with another
+seed (`bench_systematics.py --preset program2783 --only all --seed N` leaves it in
+<workdir>/all/defaults/exolrs.yaml, with the Stage 3 spectra).  Stage 4 is re-run on each with
+the defaults (`stage4_variants.run_variant`, so the spectra are fitted by today's code), and
+the spectrum's common offset from the injected one is divided by its error: the channels'
+own errors and Stage 4's `depth_err_common` in quadrature.  The pulls' spread is 1 when
+the common error is honest, ≈ offset / own error when it is missing.  Writes
+results/<date>-<label>-seed-pulls.json (docs/benchmarks.md shows it, `compare.py --docs`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+import compare  # noqa: E402  (the benchmarks' shared helpers)
+import stage4_variants  # noqa: E402
+
+
+def seed_of(run_file: Path) -> int | None:
+    """The simulation seed of a reduction (the simulator's truth.json beside its truth)."""
+    cfg = yaml.safe_load(run_file.read_text())
+    if not cfg.get("truth"):
+        return None
+    truth = Path(cfg["truth"]).with_name("truth.json")
+    return json.loads(truth.read_text()).get("seed") if truth.is_file() else None
+
+
+def pull_summary(rows: list[dict]) -> dict:
+    """Mean and standard deviation of the offset pulls with and without the common error."""
+    with_common = np.array([r["common_offset_pull"] for r in rows])
+    own = np.array([r["common_offset_ppm"] / r["common_offset_err_ppm"] for r in rows])
+    return {
+        "n": len(rows),
+        "pull_mean": round(float(np.mean(with_common)), 3),
+        "pull_std": round(float(np.std(with_common, ddof=1)), 3) if len(rows) > 1 else None,
+        "own_only_mean": round(float(np.mean(own)), 3),
+        "own_only_std": round(float(np.std(own, ddof=1)), 3) if len(rows) > 1 else None,
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("run_files", type=Path, nargs="+")
+    ap.add_argument("--label", required=True, help="e.g. program2783-all")
+    ap.add_argument("--workers", type=int, default=2)
+    args = ap.parse_args()
+    rows = []
+    for run_file in args.run_files:
+        row = stage4_variants.run_variant(run_file, "defaults", {}, args.workers)
+        row["seed"] = seed_of(run_file)
+        print(f"[seed_pulls] {run_file}: {json.dumps(row)}", flush=True)
+        rows.append(row)
+    result = {"date": _dt.date.today().isoformat(), "runs": rows, **pull_summary(rows)}
+    path = compare.RESULTS / f"{result['date']}-{args.label}-seed-pulls.json"
+    path.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"[seed_pulls] wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
