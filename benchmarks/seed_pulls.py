@@ -9,7 +9,7 @@ the defaults (`stage4_variants.run_variant`, so the spectra are fitted by today'
 the spectrum's common offset from the injected one is divided by its error: the channels'
 own errors and Stage 4's `depth_err_common` in quadrature.  The pulls' spread is 1 when
 the common error is honest, ≈ offset / own error when it is missing.  Writes
-results/<date>-<label>-seed-pulls.json (docs/benchmarks.md shows it, `compare.py --docs`).
+results/<date>-<label>-common-error.json (docs/benchmarks.md shows it, `compare.py --docs`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,16 @@ def seed_of(run_file: Path) -> int | None:
 
 
 def pull_summary(rows: list[dict]) -> dict:
-    """Mean and standard deviation of the offset pulls with and without the common error."""
+    """Mean and standard deviation of the offset pulls with and without the common error;
+    the mean bias (σ) averaged over the runs, with its standard error: what of the bias is
+    the reduction's and not one observation's draw."""
     with_common = np.array([r["common_offset_pull"] for r in rows])
     own = np.array([r["common_offset_ppm"] / r["common_offset_err_ppm"] for r in rows])
+    bias = np.array([r["mean_bias_sigma"] for r in rows])
+    n = len(rows)
     return {
+        "ensemble_bias_sigma": round(float(np.mean(bias)), 3),
+        "ensemble_bias_err": round(float(np.std(bias, ddof=1) / np.sqrt(n)), 3) if n > 1 else None,
         "n": len(rows),
         "pull_mean": round(float(np.mean(with_common)), 3),
         "pull_std": round(float(np.std(with_common, ddof=1)), 3) if len(rows) > 1 else None,
@@ -64,7 +70,7 @@ def main() -> None:
         print(f"[seed_pulls] {run_file}: {json.dumps(row)}", flush=True)
         rows.append(row)
     result = {"date": _dt.date.today().isoformat(), "runs": rows, **pull_summary(rows)}
-    path = compare.RESULTS / f"{result['date']}-{args.label}-seed-pulls.json"
+    path = compare.RESULTS / f"{result['date']}-{args.label}-common-error.json"
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"[seed_pulls] wrote {path}")
 

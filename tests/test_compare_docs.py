@@ -157,6 +157,29 @@ def test_targets_section(compare):
     assert "| stage4 red_noise: gp | 0.87 | -0.40 σ | 1.50 | — | 188 |" in text
     assert "| R = 20 channels: mean bias | +0.51 σ | −0.25 to +0.25 σ |" in text
     assert "| error / published at 5.125 µm | 1.21 | 0.8–1.25 |" in text
+    assert "common to" not in text and "seed_pulls" not in text  # no seed-pull results yet
+    runs = [
+        {
+            "seed": seed,
+            "common_offset_ppm": off,
+            "common_offset_err_ppm": 44.0,
+            "common_err_ppm": 125.6,
+            "common_offset_pull": off / 133.0,
+            "chi2_nu": 0.818,
+            "chi2_nu_correlated": 0.71,
+            "chi2_nu_without_offset": 0.736,
+            "mean_bias_sigma": off / 200,
+            "white_residual_over_expected": 1.113,
+        }
+        for seed, off in ((9, -65.5), (7, 166.0))
+    ]
+    summary = load_benchmark("seed_pulls").pull_summary(runs)
+    path = compare.RESULTS / "2026-12-07-program2783-all-common-error.json"
+    path.write_text(json.dumps({"date": "2026-12-07", "runs": runs, **summary}))
+    text = compare.write_docs().read_text()
+    assert "| 9 | -66 ± 44 | 126 | -0.49 | 0.82 | 0.71 | 0.74 | -0.33 | 1.11 |" in text
+    assert text.index("| 7 | +166") < text.index("| 9 | -66")  # by seed
+    assert "Pulls: mean +0.38, standard deviation 1.23 (with the channels' errors alone" in text
 
 
 def test_labelled_results_of_one_day_share_a_file(compare):

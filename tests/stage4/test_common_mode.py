@@ -114,3 +114,28 @@ def test_common_error_is_small_without_red_noise():
     own = np.sqrt(np.sum(depth_response(channel, best) ** 2 * channel.err**2))
     err, _ = common_depth_errors(white, _fit(white), [channel], [best])
     assert err[0] < 0.25 * own  # adds < 3 % in quadrature
+
+
+def test_spectrum_figure_with_and_without_the_common_error(tmp_path):
+    from astropy.table import Table
+
+    from exolrs.plots.stage4 import plot_spectrum
+
+    w = np.linspace(5, 12, 8)
+    spectrum = Table(
+        {
+            "wavelength": w,
+            "bin_half_width": np.full(8, 0.2),
+            "depth": np.full(8, 0.021),
+            "depth_err_low": np.full(8, 2e-4),
+            "depth_err_high": np.full(8, 2e-4),
+            "truth_depth": np.full(8, 0.021),
+        }
+    )
+    spectrum.meta = {"chi2_nu": 1.0, "mean_bias_sigma": 0.0}
+    plain = plot_spectrum(spectrum, tmp_path / "plain.png")
+    spectrum["depth_err_common"] = np.full(8, 1.2e-4)
+    spectrum.meta["chi2_nu_correlated"] = 0.9
+    common = plot_spectrum(spectrum, tmp_path / "common.png")
+    assert plain.stat().st_size > 0 and common.stat().st_size > 0
+    assert plain.read_bytes() != common.read_bytes()  # the common bar is drawn

@@ -59,6 +59,8 @@ def plot_waterfall(t, tasks, fits, centres, path) -> Path:
 
 
 def plot_spectrum(spectrum, path) -> Path:
+    """The spectrum with its independent errors; left of it, the error every channel shares
+    (`depth_err_common`) as one bar; the injected spectrum when a simulation gives it."""
     plt, fig, ax = new_figure(figsize=(7, 4))
     w = np.asarray(spectrum["wavelength"])
     d = 1e6 * np.asarray(spectrum["depth"])
@@ -73,6 +75,21 @@ def plot_spectrum(spectrum, path) -> Path:
         color="k",
         label="exolrs",
     )
+    common = (
+        1e6 * np.asarray(spectrum["depth_err_common"], float)
+        if "depth_err_common" in spectrum.colnames
+        else np.array([np.nan])
+    )
+    if len(w) and np.isfinite(common).any():
+        ax.errorbar(
+            [w.min() - 4 * np.max(spectrum["bin_half_width"])],
+            [np.median(d)],
+            yerr=[np.nanmedian(common)],
+            fmt="none",
+            capsize=4,
+            color="C2",
+            label="± common to every channel",
+        )
     if "truth_depth" in spectrum.colnames:
         ax.step(
             w,
@@ -82,10 +99,13 @@ def plot_spectrum(spectrum, path) -> Path:
             label="injected (binned)",
         )
         meta = spectrum.meta
-        ax.set_title(
+        title = (
             f"χ²ν = {meta.get('chi2_nu', np.nan):.2f}, "
             f"mean bias = {meta.get('mean_bias_sigma', np.nan):+.2f} σ"
         )
+        if "chi2_nu_correlated" in meta:
+            title += f"; with the common error χ²ν = {meta['chi2_nu_correlated']:.2f}"
+        ax.set_title(title, fontsize=10)
     ax.set_xlabel("wavelength (µm)")
     ax.set_ylabel("transit depth (ppm)")
     ax.legend(fontsize=8)
