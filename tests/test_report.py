@@ -24,6 +24,8 @@ WHITE_FIT = {
     "red_noise_beta": 1.21,
     "log_evidence": 1234.56,
     "log_evidence_err": 0.12,
+    "common_red_rms_ppm": 163.6,
+    "common_red_tau_min": 29.9,
 }
 
 
@@ -66,7 +68,13 @@ def test_report_embeds_figures_and_numbers(tmp_path):
         assert base64.b64decode(src.split(",", 1)[1])[:8] == b"\x89PNG\r\n\x1a\n"
     assert not re.search(r'(src|href)="(http|//|file:)', text)
     assert "χ²ν = 0.90" in text and "0.146" in text and "WASP-39b" in text
-    for said in ("sampler dynesty", "propagated errors 1.07", "β 1.21", "ln Z = 1234.6 ± 0.1"):
+    for said in (
+        "sampler dynesty",
+        "propagated errors 1.07",
+        "β 1.21",
+        "ln Z = 1234.6 ± 0.1",
+        "common to every wavelength: 164 ppm per integration, time scale 30 min",
+    ):
         assert said in text
     assert fig.exists()
 

@@ -104,6 +104,13 @@ def build_report(run_dir: str | os.PathLike, output: str | os.PathLike | None = 
             f"<p>residual rms {w['residual_rms_ppm']:.0f} ppm; expected from the "
             f"propagated errors {w['expected_noise_ppm']:.0f} ppm; {_sampling(w)}</p>",
         ]
+        if "common_red_rms_ppm" in w:
+            parts.append(
+                f"<p>red noise common to every wavelength: {w['common_red_rms_ppm']:.0f} ppm "
+                f"per integration, time scale {w['common_red_tau_min']:.0f} min; its error on "
+                "every depth is the spectrum's <code>depth_err_common</code> (shared by all "
+                "channels, not in depth_err_low/high)</p>"
+            )
     spec_path = run_dir / "Stage4" / "transmission_spectrum.ecsv"
     if spec_path.is_file():
         from astropy.table import Table

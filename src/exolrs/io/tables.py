@@ -9,13 +9,15 @@ from pathlib import Path
 
 from astropy.table import Table
 
-# columns of Stage 4's transmission_spectrum.ecsv (truth_depth only for simulations)
+# columns of Stage 4's transmission_spectrum.ecsv the report shows (truth_depth only for
+# simulations; depth_err_common is the error every channel shares, kept apart)
 SPECTRUM_COLUMNS = (
     "wavelength",
     "bin_half_width",
     "depth",
     "depth_err_low",
     "depth_err_high",
+    "depth_err_common",
     "truth_depth",
 )
 
