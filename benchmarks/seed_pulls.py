@@ -9,7 +9,8 @@ the defaults (`stage4_variants.run_variant`, so the spectra are fitted by today'
 the spectrum's common offset from the injected one is divided by its error: the channels'
 own errors and Stage 4's `depth_err_common` in quadrature.  The pulls' spread is 1 when
 the common error is honest, ≈ offset / own error when it is missing.  Writes
-results/<date>-<label>-common-error.json (docs/benchmarks.md shows it, `compare.py --docs`).
+results/<date>-<label>-common-error.json, joining the runs already there that day
+(docs/benchmarks.md shows it, `compare.py --docs`).
 """
 
 from __future__ import annotations
@@ -36,6 +37,13 @@ def seed_of(run_file: Path) -> int | None:
         return None
     truth = Path(cfg["truth"]).with_name("truth.json")
     return json.loads(truth.read_text()).get("seed") if truth.is_file() else None
+
+
+def merge_runs(old: list[dict], new: list[dict]) -> list[dict]:
+    """Runs of earlier invocations the same day joined with the new ones (a seed run again
+    replaces its row), so seeds can be fitted as their reductions finish."""
+    seeds = {r["seed"] for r in new}
+    return [r for r in old if r["seed"] not in seeds] + new
 
 
 def pull_summary(rows: list[dict]) -> dict:
@@ -69,8 +77,10 @@ def main() -> None:
         row["seed"] = seed_of(run_file)
         print(f"[seed_pulls] {run_file}: {json.dumps(row)}", flush=True)
         rows.append(row)
-    result = {"date": _dt.date.today().isoformat(), "runs": rows, **pull_summary(rows)}
-    path = compare.RESULTS / f"{result['date']}-{args.label}-common-error.json"
+    date = _dt.date.today().isoformat()
+    path = compare.RESULTS / f"{date}-{args.label}-common-error.json"
+    rows = merge_runs(json.loads(path.read_text())["runs"] if path.exists() else [], rows)
+    result = {"date": date, "runs": rows, **pull_summary(rows)}
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"[seed_pulls] wrote {path}")
 

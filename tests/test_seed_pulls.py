@@ -45,3 +45,9 @@ def test_pull_summary_with_and_without_the_common_error(bench):
     assert s["ensemble_bias_sigma"] == pytest.approx(np.mean(offsets) / 200.0, abs=1e-3)
     assert s["ensemble_bias_err"] == pytest.approx(np.hypot(common, own) / 200 / 20, rel=0.1)
     assert bench.pull_summary(rows[:1])["pull_std"] is None
+
+
+def test_runs_of_the_same_day_join_and_a_seed_run_again_replaces_its_row(bench):
+    old = [{"seed": 7, "x": 1}, {"seed": 8, "x": 2}]
+    merged = bench.merge_runs(old, [{"seed": 8, "x": 3}, {"seed": 9, "x": 4}])
+    assert merged == [{"seed": 7, "x": 1}, {"seed": 8, "x": 3}, {"seed": 9, "x": 4}]
