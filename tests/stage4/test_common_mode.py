@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 
@@ -139,3 +140,65 @@ def test_spectrum_figure_with_and_without_the_common_error(tmp_path):
     common = plot_spectrum(spectrum, tmp_path / "common.png")
     assert plain.stat().st_size > 0 and common.stat().st_size > 0
     assert plain.read_bytes() != common.read_bytes()  # the common bar is drawn
+
+
+def _spectra_file(tmp_path, red=0.0):
+    from exolrs.io.spectra import Spectra, write_spectra
+
+    rng = np.random.default_rng(5)
+    t = np.linspace(0.0, 0.2, 400)
+    wave = np.linspace(5, 12, 16)
+    ld = {"q1": 0.04, "q2": 0.4}
+    m = LightCurveModel(
+        t, np.ones(t.size), np.ones(t.size), 1.0, ["t0", "a", "b", "rp"], ld, BOUNDS
+    )
+    lc = m.model(np.array([0.1, 40.0, 0.3, 0.145]))
+    common = red / pulls.WHITE * pulls.noise("ar1", t.size, rng)  # one δ(t) for every λ
+    flux = 100 * (lc * (1 + common))[:, None] * np.ones((1, 16))
+    flux += rng.normal(0, 0.05, flux.shape)
+    spectra = Spectra(wave, np.full(16, 0.22), flux, np.full_like(flux, 0.05), t)
+    return write_spectra(spectra, tmp_path / "s.fits")
+
+
+def _stage4(path, out):
+    from astropy.table import Table
+
+    from exolrs.stage4.engine import run_stage4
+
+    r = run_stage4(
+        path,
+        out,
+        planet={"period": 1.0, "a": 40.0, "b": 0.3},
+        binning="width",
+        bin_width=1.75,
+        drop_first=0,
+        n_ramps=0,
+        limb_darkening="fixed",
+        do_plot=False,
+        n_steps_white=2000,
+        n_steps_spec=1000,
+    )
+    return Table.read(r.spectrum), json.loads(Path(r.white_fit).read_text())
+
+
+def test_stage4_writes_the_common_error_and_grows_it_with_shared_red_noise(tmp_path):
+    quiet, quiet_white = _stage4(_spectra_file(tmp_path), tmp_path / "quiet")
+    red, red_white = _stage4(_spectra_file(tmp_path, red=1e-3), tmp_path / "red")
+    assert "depth_err_common" in quiet.colnames
+    assert np.all(np.isfinite(red["depth_err_common"]))
+    assert np.median(red["depth_err_common"]) > 5 * np.median(quiet["depth_err_common"])
+    assert red_white["common_red_rms_ppm"] > 500  # 1000 ppm injected
+    assert quiet_white["common_red_rms_ppm"] < 200
+
+
+def test_a_singular_channel_design_leaves_the_common_error_nan(tmp_path, monkeypatch, caplog):
+    from exolrs.stage4 import engine
+
+    def singular(*args):
+        raise np.linalg.LinAlgError("Singular matrix")
+
+    monkeypatch.setattr(engine, "common_depth_errors", singular)
+    spectrum, _ = _stage4(_spectra_file(tmp_path), tmp_path / "S4")
+    assert np.all(np.isnan(spectrum["depth_err_common"]))
+    assert np.all(np.isfinite(spectrum["depth"]))
+    assert "no common (correlated) depth error" in caplog.text
