@@ -827,16 +827,21 @@ def _targets_lines() -> list[str]:
 
 
 def _seed_pull_lines() -> list[str]:
-    """The common error over simulations of other seeds (seed_pulls.py)."""
-    found = _latest("*-program2783-all-common-error.json")
-    if not found:
-        return []
-    name, r = found
+    """The common error over simulations of other seeds (seed_pulls.py), with the defaults
+    and with each Stage 4 variant fitted the same way."""
+    lines = []
+    for path in sorted(RESULTS.glob("*-program2783-all*-common-error.json")):
+        lines += _seed_pull_table(path.name, json.loads(path.read_text()))
+    return lines
+
+
+def _seed_pull_table(name: str, r: dict) -> list[str]:
     rows = [
         f"| {x['seed']} | {x['common_offset_ppm']:+.0f} ± {x['common_offset_err_ppm']:.0f} | "
         f"{x['common_err_ppm']:.0f} | {x['common_offset_pull']:+.2f} | {x['chi2_nu']:.2f} | "
         f"{x['chi2_nu_correlated']:.2f} | {x['chi2_nu_without_offset']:.2f} | "
-        f"{x['mean_bias_sigma']:+.2f} | {x['white_residual_over_expected']:.2f} |"
+        f"{x['mean_bias_sigma']:+.2f} | {x['white_residual_over_expected']:.2f} | "
+        f"{x['median_depth_err_ppm']:.0f} |"
         for x in sorted(r["runs"], key=lambda x: x["seed"] or 0)
     ]
     spread = "" if r["pull_std"] is None else f", standard deviation {r['pull_std']:.2f}"
@@ -846,17 +851,20 @@ def _seed_pull_lines() -> list[str]:
         else f" (with the channels' errors alone {r['own_only_std']:.2f})"
     )
     bias = "" if r["ensemble_bias_err"] is None else f" ± {r['ensemble_bias_err']:.2f}"
+    variant = r.get("variant", "defaults")
+    fitted = "the defaults" if variant == "defaults" else f"the `{variant}` variant"
     return [
         f"The error every channel shares, over {r['n']} simulations of the same case with other "
-        f"seeds (`benchmarks/seed_pulls.py`, {name}): each seed's Stage 4 re-run with the "
-        "defaults; the common offset of the spectrum from the injected one, Stage 4's "
+        f"seeds (`benchmarks/seed_pulls.py`, {name}): each seed's Stage 4 re-run with "
+        f"{fitted}; the common offset of the spectrum from the injected one, Stage 4's "
         "`depth_err_common` (c), the offset's pull (offset / √(its error² + c²)), χ²ν "
         "with the channels' own errors, under the covariance diag(σ²) + c cᵀ, and without "
-        "the offset; the mean bias; the white light's residual / expected.",
+        "the offset; the mean bias; the white light's residual / expected; the median "
+        "depth error.",
         "",
         "| seed | offset (ppm) | c (ppm) | pull | χ²ν | χ²ν with c | χ²ν without offset | "
-        "mean bias (σ) | white |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "mean bias (σ) | white | σ (ppm) |",
+        "|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"Pulls: mean {r['pull_mean']:+.2f}{spread}{own}.  The mean bias averaged over the "

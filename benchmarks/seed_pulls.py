@@ -1,11 +1,13 @@
 """Benchmark: is the common (fully correlated) depth error honest over simulated observations?
 
     python benchmarks/seed_pulls.py RUN_FILE [RUN_FILE …] --label program2783-all [--workers 2]
+                                    [--variant common_slow_ramp]
 
 Each RUN_FILE is the run file of a finished reduction of the same case simulated with another
 seed (`bench_systematics.py --preset program2783 --only all --seed N` leaves it in
 <workdir>/all/defaults/exolrs.yaml, with the Stage 3 spectra).  Stage 4 is re-run on each with
-the defaults (`stage4_variants.run_variant`, so the spectra are fitted by today's code), and
+the defaults, or one of stage4_variants.py's variants (`stage4_variants.run_variant`, so the
+spectra are fitted by today's code), and
 the spectrum's common offset from the injected one is divided by its error: the channels'
 own errors and Stage 4's `depth_err_common` in quadrature.  The pulls' spread is 1 when
 the common error is honest, ≈ offset / own error when it is missing.  Writes
@@ -70,17 +72,26 @@ def main() -> None:
     ap.add_argument("run_files", type=Path, nargs="+")
     ap.add_argument("--label", required=True, help="e.g. program2783-all")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument(
+        "--variant",
+        default="defaults",
+        help="a stage4_variants.py variant to fit with instead of the defaults: "
+        + ", ".join(stage4_variants.VARIANTS),
+    )
     args = ap.parse_args()
+    name = compare.chosen(ap, args.variant, stage4_variants.VARIANTS, "variant")[0]
     rows = []
     for run_file in args.run_files:
-        row = stage4_variants.run_variant(run_file, "defaults", {}, args.workers)
+        row = stage4_variants.run_variant(
+            run_file, name, stage4_variants.VARIANTS[name], args.workers
+        )
         row["seed"] = seed_of(run_file)
         print(f"[seed_pulls] {run_file}: {json.dumps(row)}", flush=True)
         rows.append(row)
     date = _dt.date.today().isoformat()
     path = compare.RESULTS / f"{date}-{args.label}-common-error.json"
     rows = merge_runs(json.loads(path.read_text())["runs"] if path.exists() else [], rows)
-    result = {"date": date, "runs": rows, **pull_summary(rows)}
+    result = {"date": date, "variant": name, "runs": rows, **pull_summary(rows)}
     path.write_text(json.dumps(result, indent=1) + "\n")
     print(f"[seed_pulls] wrote {path}")
 

@@ -170,6 +170,7 @@ def test_targets_section(compare):
             "chi2_nu_without_offset": 0.736,
             "mean_bias_sigma": off / 200,
             "white_residual_over_expected": 1.113,
+            "median_depth_err_ppm": 196.5,
         }
         for seed, off in ((9, -65.5), (7, 166.0))
     ]
@@ -177,7 +178,7 @@ def test_targets_section(compare):
     path = compare.RESULTS / "2026-12-07-program2783-all-common-error.json"
     path.write_text(json.dumps({"date": "2026-12-07", "runs": runs, **summary}))
     text = compare.write_docs().read_text()
-    assert "| 9 | -66 ± 44 | 126 | -0.49 | 0.82 | 0.71 | 0.74 | -0.33 | 1.11 |" in text
+    assert "| 9 | -66 ± 44 | 126 | -0.49 | 0.82 | 0.71 | 0.74 | -0.33 | 1.11 | 196 |" in text
     assert text.index("| 7 | +166") < text.index("| 9 | -66")  # by seed
     assert "Pulls: mean +0.38, standard deviation 1.23 (with the channels' errors alone" in text
 

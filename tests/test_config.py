@@ -61,3 +61,12 @@ def test_simulator_run_file_is_valid(tiny_sim):
     cfg = load_config(tiny_sim["config"])
     assert cfg.stage1.flag_in_time
     assert cfg.truth == tiny_sim["outdir"] / "truth.ecsv"
+
+
+def test_common_slow_ramp_needs_room_for_one_more_ramp(tmp_path):
+    path = tmp_path / "run.yaml"
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: true\n  n_ramps: 2\n")
+    with pytest.raises(ExolrsError, match="give n_ramps: 0 or 1"):
+        load_config(path)
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: true\n")
+    assert load_config(path).stage4.common_slow_ramp

@@ -162,6 +162,12 @@ class Stage4Config(_Section):
     u2: float = Field(0.1, description="Fixed quadratic LD u2.")
     ld_table: Path | None = Field(None, description="Table with wavelength, u1, u2 columns.")
     spec_free_tau: bool = Field(False, description="Free ramp timescale per channel.")
+    common_slow_ramp: bool = Field(
+        False,
+        description="Fit the white light with one more, slower ramp and divide it out of "
+        "every channel, as the same fraction of the flux at every wavelength (the channels "
+        "keep n_ramps; n_ramps ≤ 1).",
+    )
     sampler: Literal["de", "emcee", "dynesty"] = Field(
         "de",
         description="de: ensemble MCMC, channels in lockstep (fast); emcee: one emcee run per "
@@ -189,6 +195,15 @@ class Stage4Config(_Section):
         "noise elsewhere; beta: widen errors by the residuals' time-averaging β; none: white.",
     )
     seed: int = Field(0, description="Random seed of the samplers.")
+
+    @model_validator(mode="after")
+    def _slow_ramp_fits(self):
+        if self.common_slow_ramp and self.n_ramps > 1:
+            raise ValueError(
+                "common_slow_ramp adds a ramp to the white fit's n_ramps, which allows 2: "
+                "give n_ramps: 0 or 1"
+            )
+        return self
 
 
 class ParallelConfig(_Section):

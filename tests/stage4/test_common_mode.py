@@ -202,3 +202,63 @@ def test_a_singular_channel_design_leaves_the_common_error_nan(tmp_path, monkeyp
     assert np.all(np.isnan(spectrum["depth_err_common"]))
     assert np.all(np.isfinite(spectrum["depth"]))
     assert "no common (correlated) depth error" in caplog.text
+
+
+def test_slow_ramp_is_the_white_fits_slowest():
+    from exolrs.stage4.common_mode import slow_ramp
+
+    ts = np.linspace(0, 0.3, 7)
+    best = {"c0": 2.0, "A1": 0.004, "tau1": 0.2, "A2": -0.01, "tau2": 0.01, "rp": 0.1}
+    fraction, values, record = slow_ramp(best, ts)
+    np.testing.assert_allclose(fraction, 0.002 * np.exp(-ts / 0.2))
+    assert values == {"c0": 2.0, "rp": 0.1, "tau1": 0.01}  # the fast τ goes to the channels
+    assert record == {"fraction_at_start": pytest.approx(0.002), "tau_hours": pytest.approx(4.8)}
+    _, alone, _ = slow_ramp({"c0": 1.0, "A1": 0.003, "tau1": 0.1}, ts)
+    assert alone == {"c0": 1.0}  # n_ramps 0 for the channels
+
+
+def test_common_slow_ramp_removes_the_bias_of_a_slow_ramp_in_every_channel(tmp_path):
+    """A slow ramp (0.3 %, τ = 3 h) the same fraction at every wavelength: channels with one
+    fast ramp and a line miss its curvature; divided out from the white fit, they do not."""
+    from astropy.table import Table
+
+    from exolrs.io.spectra import Spectra, write_spectra
+    from exolrs.stage4.engine import run_stage4
+
+    rng = np.random.default_rng(6)
+    t = np.linspace(0.0, 0.3, 600)
+    ld = {"q1": 0.04, "q2": 0.25}  # u1 = u2 = 0.1, as fixed in the fits
+    m = LightCurveModel(
+        t, np.ones(t.size), np.ones(t.size), 1.0, ["t0", "a", "b", "rp"], ld, BOUNDS
+    )
+    lc = m.model(np.array([0.12, 40.0, 0.3, 0.145]))
+    ramps = 1 + 0.004 * np.exp(-t / 0.01) + 0.003 * np.exp(-t / 0.125)
+    flux = 100 * (lc * ramps)[:, None] * np.ones((1, 12)) + rng.normal(0, 0.02, (t.size, 12))
+    wave = np.linspace(5, 12, 12)
+    path = write_spectra(
+        Spectra(wave, np.full(12, 0.3), flux, np.full_like(flux, 0.02), t), tmp_path / "s.fits"
+    )
+    offsets = {}
+    for slow in (False, True):
+        r = run_stage4(
+            path,
+            tmp_path / f"S4_{slow}",
+            planet={"period": 1.0, "a": 40.0, "b": 0.3},
+            binning="width",
+            bin_width=2.0,
+            drop_first=0,
+            limb_darkening="fixed",
+            u1=0.1,
+            u2=0.1,
+            red_noise="none",
+            common_slow_ramp=slow,
+            do_plot=False,
+            n_steps_white=3000,
+            n_steps_spec=1500,
+        )
+        spec = Table.read(r.spectrum)
+        err = np.mean(0.5 * (spec["depth_err_low"] + spec["depth_err_high"]))
+        # the channels' mean offset in units of its error
+        offsets[slow] = (np.mean(spec["depth"]) - 0.145**2) / (err / np.sqrt(len(spec)))
+    assert abs(offsets[False]) > 2.5  # the line and one ramp leave the curvature
+    assert abs(offsets[True]) < 1.0, offsets

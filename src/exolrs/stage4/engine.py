@@ -30,7 +30,7 @@ from exolrs.plots import stage4 as plots
 from exolrs.stage4 import binning, gp
 from exolrs.stage4.accuracy import spectrum_metrics
 from exolrs.stage4.channel_set import joint_ready
-from exolrs.stage4.common_mode import common_depth_errors
+from exolrs.stage4.common_mode import common_depth_errors, slow_ramp
 from exolrs.stage4.fit import FitResult, fit_light_curve
 from exolrs.stage4.fit_joint import fit_channels
 from exolrs.stage4.model import LightCurveModel
@@ -285,13 +285,15 @@ def fit_light_curves(
     wflux, werr = wf[keep] / norm, we[keep] / norm
     ld_free, ld_fixed = limb_darkening_setup(p, float(np.mean(p.white_range)))
     orbit = [n for n in ("t0", "a", "b") if n not in p.planet.fixed]
-    free = [*orbit, "rp", *ld_free, *systematics_names(p, True)]
+    # with common_slow_ramp the white light has one ramp more than the channels
+    white_p = p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
+    free = [*orbit, "rp", *ld_free, *systematics_names(white_p, True)]
     ld_fixed = {**ld_fixed, **{n: getattr(p.planet, n) for n in p.planet.fixed}}
     if p.planet.eclipse:
         if p.planet.rp is None:
             raise ExolrsError("stage4: an eclipse fit needs planet: rp: (Rp/R*) and a, b")
         ld_fixed = {"q1": 0.1, "q2": 0.3, "rp": p.planet.rp, "a": p.planet.a, "b": p.planet.b}
-        free = ["t0", "fp", *systematics_names(p, True)]
+        free = ["t0", "fp", *systematics_names(white_p, True)]
     bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
     m = LightCurveModel(
         t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
@@ -344,6 +346,12 @@ def fit_light_curves(
             "or constant flux or errors); check the spectra (Stage 3) and the flagged pixels."
         )
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
+    channel_white = white.best
+    if p.common_slow_ramp:  # the same fraction of every channel's flux: divided out
+        slow, channel_white, white_info["common_slow_ramp"] = slow_ramp(white.best, t - t[0])
+        bf, be = bf.copy(), be.copy()
+        bf[keep] /= 1.0 + slow[:, None]
+        be[keep] /= 1.0 + slow[:, None]
     med = np.median(bf[keep], axis=0)
     static_var = (
         np.zeros(len(centres))
@@ -358,7 +366,7 @@ def fit_light_curves(
             bf[keep, k] / med[k],
             be[keep, k] / med[k],
             detrend,
-            white.best,
+            channel_white,
             p,
         )
         for k in range(len(centres))
