@@ -276,3 +276,36 @@ def test_degenerate_normal_matrices_are_left_out_not_fatal():
     np.testing.assert_allclose(chol, [eye, np.sqrt(2) * eye])
     chol, regular = regular_cholesky(np.stack([eye, 3 * eye]))
     assert regular.all() and chol.shape == (2, 2, 2)
+
+
+def test_two_ramps_stay_one_fast_one_slow():
+    """With two ramps free the first is kept below RAMP_SPLIT and the second above it, so
+    they neither swap nor cancel; a fast and a slow ramp are both recovered."""
+    from exolrs.stage4.fit import least_squares_start
+    from exolrs.stage4.model import RAMP_SPLIT
+
+    rng = np.random.default_rng(2)
+    t = np.linspace(0.0, 0.3, 800)
+    free = ["rp", "c0", "c1", "A1", "tau1", "A2", "tau2"]
+    fixed = {"t0": 0.12, "a": 40.0, "b": 0.3, "q1": 0.04, "q2": 0.25}
+    m = LightCurveModel(t, np.ones(t.size), np.full(t.size, 2e-4), 1.0, free, fixed, BOUNDS)
+    assert m.bounds["tau1"][1] == RAMP_SPLIT == m.bounds["tau2"][0]
+    truth = {
+        "rp": 0.145,
+        "c0": 1.0,
+        "c1": 0.0,
+        "A1": 0.004,
+        "tau1": 0.01,
+        "A2": 0.003,
+        "tau2": 0.125,
+    }
+    flux = m.predict({**fixed, **truth}) + rng.normal(0, 2e-4, t.size)
+    m = LightCurveModel(t, flux, np.full(t.size, 2e-4), 1.0, free, fixed, BOUNDS)
+    start = {"rp": 0.14, "c0": 1.0, "c1": 0.0, "A1": 0.0, "tau1": 0.01, "A2": 0.0, "tau2": 0.15}
+    theta, _ = least_squares_start(m, start)
+    best, _ = m.best_fit(theta)
+    assert best["tau1"] == pytest.approx(0.01, rel=0.2)
+    assert best["tau2"] == pytest.approx(0.125, rel=0.3)
+    assert best["A2"] == pytest.approx(0.003, rel=0.3)
+    one = LightCurveModel(t, flux, flux, 1.0, ["rp", "A1", "tau1", "c0"], fixed, BOUNDS)
+    assert one.bounds["tau1"] == BOUNDS["tau1"]  # one ramp: any time scale

@@ -37,6 +37,12 @@ from exolrs.stage4.limb_darkening import q_to_u
 from exolrs.stage4.transit import FixedOrbitTransit, Transit
 
 ORBIT = ("t0", "a", "b")
+# With two ramps free, the first is kept faster than this (days, 1.2 h) and the second
+# slower: otherwise the two can trade places, or take one time scale with large amplitudes
+# of opposite sign that cancel (a white fit with two ramps of the full-size simulation did:
+# τ ≈ 0.85 d for both, amplitudes ±100, the depth error 4× too large).  MIRI's settling ramp
+# lasts minutes to tens of minutes (the simulator's 21 min); a slow drift, hours.
+RAMP_SPLIT = 0.05
 
 
 class LinearSolution(NamedTuple):
@@ -66,6 +72,14 @@ class LightCurveModel:
     temper: float = 1.0  # red-noise β²: the log-likelihood is divided by it
 
     def __post_init__(self):
+        if "tau1" in self.free and "tau2" in self.free:
+            lo1, hi1 = self.bounds.get("tau1", (0.0, np.inf))
+            lo2, hi2 = self.bounds.get("tau2", (0.0, np.inf))
+            self.bounds = {
+                **self.bounds,
+                "tau1": (lo1, min(hi1, RAMP_SPLIT)),
+                "tau2": (max(lo2, RAMP_SPLIT), hi2),
+            }
         self.t = np.asarray(self.t, float)
         self.flux = np.asarray(self.flux, float)
         self.err = np.asarray(self.err, float)

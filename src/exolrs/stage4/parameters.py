@@ -71,7 +71,7 @@ def start_values(p: Stage4Config, t, flux) -> dict:
         "A1": 0.0,
         "tau1": 0.01,
         "A2": 0.0,
-        "tau2": 0.05,
+        "tau2": 0.15,  # above model.RAMP_SPLIT: the slower of two ramps
         "c0": 1.0,
         "c1": 0.0,
         "c2": 0.0,
