@@ -40,6 +40,8 @@ VARIANTS = {
     "poly_2": {"poly_order": 2},
     "n_ramps_2_white_noise": {"n_ramps": 2, "red_noise": "none"},
     "gp": {"red_noise": "gp"},
+    # each channel its own ramp time scale (the ramp's τ changes with wavelength)
+    "spec_free_tau": {"spec_free_tau": True},
     # the white light's slowest ramp divided out of every channel
     "common_slow_ramp": {"common_slow_ramp": True},
     "white_noise": {"red_noise": "none"},
