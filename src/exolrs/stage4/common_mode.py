@@ -13,23 +13,22 @@ For a channel fitted at its best values, a small change δf of its flux moves th
 Δd = wᵀ δf, w the depth's row of the weighted least-squares response (JᵀWJ)⁻¹JᵀW (J the
 model's Jacobian in every free parameter, W = diag(1/σ²)).  With δ a Gaussian process of
 covariance K and δf = model · δ,  Var(Δd) = (model ⊙ w)ᵀ K (model ⊙ w).  K is the white
-light's red noise in the exponential kernel of `gp.py`, s² ρ² σ̄² exp(−|Δt|/τ), with ρ and τ
-at their maximum likelihood at the white fit's best values, whether or not the white fit
-itself kept the GP (white noise drives ρ to its floor and the common error towards zero, and
-the answer does not flip with the `red_noise: auto` decision).  Maximum likelihood, not the
-posterior mean over ρ and τ: over a light curve a few hours long the posterior spreads along
-the ridge of slow, strong noise that the baseline half absorbs, and its mean variance made
-the errors 1.7× too large (pull standard deviation 0.65 in tests/stage4/test_common_mode.py,
-0.98 with the maximum).
-"""
+light's red noise in the exponential kernel of `gp.py`, s² ρ² σ̄² exp(−|Δt|/τ), averaged over
+the posterior of ρ and τ (a fine grid over the GP's prior box, at the white fit's best
+values), whether or not the white fit itself kept the GP, so the answer does not flip with
+the `red_noise: auto` decision.  The posterior mean, not the maximum likelihood: measured in
+tests/stage4/test_common_mode.py on 40 draws each, with red noise 0.2× the white light's
+(program 2783's regime: 150 ppm against ≈ 740 ppm per integration) the maximum-likelihood
+amplitude collapsed to zero in 15 % of the draws (pull standard deviation 14), the posterior
+mean gave 1.12; with red noise 2× the white the maximum likelihood was exact (0.99) and the
+posterior mean errs large (0.67: the posterior spreads along slow, strong noise the baseline
+half absorbs) — too large an error, never a vanishing one."""
 
 from __future__ import annotations
 
 import numpy as np
-from scipy.optimize import minimize
 
 from exolrs.stage4 import gp
-from exolrs.stage4.fit import gp_start
 from exolrs.stage4.model import LightCurveModel, is_linear
 
 
@@ -83,11 +82,14 @@ def exponential_quadratic(t: np.ndarray, w: np.ndarray, tau: np.ndarray) -> np.n
     return np.sum(w * w, axis=0)[None, :] + 2.0 * cross
 
 
-def red_noise_estimate(white: LightCurveModel, best: dict[str, float]) -> tuple[float, float]:
-    """The white light's red noise at its best values: the variance s²ρ²σ̄² (relative flux²)
-    and time scale τ (days) that maximise the GP likelihood (transit and ramp held at
-    `best`, coefficients and the scale s integrated out), from the best cell of
-    `fit.gp_start`'s grid."""
+GRID = 48  # cells per GP parameter for the common error's posterior over ln ρ, ln τ
+
+
+def red_noise_posterior(white: LightCurveModel, best: dict[str, float]):
+    """The white light's red noise on a GRID × GRID grid over the GP's prior box in ln ρ,
+    ln τ, transit and ramp held at its best values (coefficients and the scale s integrated
+    out): each cell's red variance s²ρ²σ̄² (relative flux², s at its best in the cell), τ
+    (days) and posterior weight."""
     free = [n for n in white.free if n not in gp.NAMES]
     bounds = {k: v for k, v in white.bounds.items() if k not in gp.NAMES}
     m = LightCurveModel(
@@ -104,23 +106,21 @@ def red_noise_estimate(white: LightCurveModel, best: dict[str, float]) -> tuple[
     values = {**m.fixed, **best}
     m.enable_gp(values)
     theta0 = np.array([values[n] for n in m.nonlinear if n not in gp.NAMES], float)
-    start, _ = gp_start(m, theta0, None)
     lo, hi = np.array([m.bounds[n] for n in gp.NAMES]).T
-    found = minimize(
-        lambda x: -m.log_prob(np.concatenate([theta0, np.clip(x, lo, hi)])),
-        start[-2:],
-        method="Nelder-Mead",
-        options={"xatol": 1e-3, "fatol": 1e-3},
-    )
-    x = np.clip(found.x, lo, hi)
-    sol = m.solve(np.concatenate([theta0, x])[None]) if m.linear else None
+    axes = [a + (b - a) / GRID * (np.arange(GRID) + 0.5) for a, b in zip(lo, hi, strict=True)]
+    cells = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
+    trial = np.column_stack([np.repeat(theta0[None], len(cells), axis=0), cells])
+    lp = m.log_prob(trial)
+    weight = np.exp(lp - np.max(lp))
+    weight /= weight.sum()
+    sol = m.solve(trial) if m.linear else None
     if sol is None:
         resid = m.flux - m.predict(values)
-        s2 = float(np.mean(resid**2 / m.err**2))
+        s2 = np.full(len(cells), np.mean(resid**2 / m.err**2))
     else:
-        s2 = float(sol.chi2[0] / (m.t.size - len(m.linear)))
-    amp2, tau = m.gp_kernel({gp.NAMES[0]: x[0], gp.NAMES[1]: x[1]})
-    return s2 * float(amp2), float(tau)
+        s2 = sol.chi2 / (m.t.size - len(m.linear))
+    amp2, tau = m.gp_kernel({gp.NAMES[0]: cells[:, 0], gp.NAMES[1]: cells[:, 1]})
+    return s2 * amp2, tau, weight
 
 
 def common_depth_errors(
@@ -131,8 +131,8 @@ def common_depth_errors(
 ) -> tuple[np.ndarray, dict]:
     """Each channel's depth error from the white light's red noise (fully correlated
     between channels), and a record of that noise: its posterior-mean rms (ppm) and time
-    scale (minutes)."""
-    var, tau = red_noise_estimate(white, white_best)
+    scale (posterior geometric mean, minutes)."""
+    var, tau, weight = red_noise_posterior(white, white_best)
     if any(m.t.size != white.t.size or np.any(m.t != white.t) for m in channels):
         raise ValueError("the channels and the white light curve must share their times")
     w = np.column_stack(
@@ -141,6 +141,11 @@ def common_depth_errors(
             for m, b in zip(channels, channel_best, strict=True)
         ]
     )
-    err = np.sqrt(var * exponential_quadratic(white.t, w, tau)[0])
-    record = {"common_red_rms_ppm": 1e6 * np.sqrt(var), "common_red_tau_min": 1440 * tau}
+    taus, which = np.unique(tau, return_inverse=True)
+    quad = exponential_quadratic(white.t, w, taus)[which]  # (cells, channels)
+    err = np.sqrt(np.sum((weight * var)[:, None] * quad, axis=0))
+    record = {
+        "common_red_rms_ppm": float(1e6 * np.sqrt(np.sum(weight * var))),
+        "common_red_tau_min": float(1440 * np.exp(np.sum(weight * np.log(tau)))),
+    }
     return err, record
