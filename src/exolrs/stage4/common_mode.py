@@ -106,19 +106,19 @@ def red_noise_posterior(white: LightCurveModel, best: dict[str, float]):
     values = {**m.fixed, **best}
     m.enable_gp(values)
     theta0 = np.array([values[n] for n in m.nonlinear if n not in gp.NAMES], float)
-    lo, hi = np.array([m.bounds[n] for n in gp.NAMES]).T
-    axes = [a + (b - a) / GRID * (np.arange(GRID) + 0.5) for a, b in zip(lo, hi, strict=True)]
-    cells = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
+    cells, _ = gp.prior_grid(m.bounds, GRID)
     trial = np.column_stack([np.repeat(theta0[None], len(cells), axis=0), cells])
-    lp = m.log_prob(trial)
-    weight = np.exp(lp - np.max(lp))
-    weight /= weight.sum()
+    # one GP solve per cell gives both its likelihood and its noise scale
     sol = m.solve(trial) if m.linear else None
     if sol is None:
+        lp = m.log_prob(trial)
         resid = m.flux - m.predict(values)
         s2 = np.full(len(cells), np.mean(resid**2 / m.err**2))
     else:
+        lp = np.where(m.in_bounds(m._ensemble(trial)), m.log_marginal_of(sol), -np.inf)
         s2 = sol.chi2 / (m.t.size - len(m.linear))
+    weight = np.exp(lp - np.max(lp))
+    weight /= weight.sum()
     amp2, tau = m.gp_kernel({gp.NAMES[0]: cells[:, 0], gp.NAMES[1]: cells[:, 1]})
     return s2 * amp2, tau, weight
 
@@ -132,9 +132,9 @@ def common_depth_errors(
     """Each channel's depth error from the white light's red noise (fully correlated
     between channels), and a record of that noise: its posterior-mean rms (ppm) and time
     scale (posterior geometric mean, minutes)."""
-    var, tau, weight = red_noise_posterior(white, white_best)
     if any(m.t.size != white.t.size or np.any(m.t != white.t) for m in channels):
         raise ValueError("the channels and the white light curve must share their times")
+    var, tau, weight = red_noise_posterior(white, white_best)
     w = np.column_stack(
         [
             m.predict({**m.fixed, **b}) * depth_response(m, b)

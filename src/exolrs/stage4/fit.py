@@ -102,14 +102,12 @@ def gp_start(m: LightCurveModel, theta0: np.ndarray, cov):
     (`gp_cells`) so that the walkers start spread over it — under 1/f-like noise the
     posterior in τ can have two modes, and walkers started in one never found the other (the
     depth errors came out 30 % small) — and its best cell as the start."""
-    lo, hi = np.array([m.bounds[n] for n in gp.NAMES]).T
-    size = (hi - lo) / GP_GRID
-    axes = [a + size[j] * (np.arange(GP_GRID) + 0.5) for j, a in enumerate(lo)]
-    g = np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2)
+    g, size = gp.prior_grid(m.bounds, GP_GRID)
     trial = np.column_stack([np.repeat(theta0[None], len(g), axis=0), g])
     lp = m.log_prob(trial)
     best = trial[int(np.argmax(lp))]
-    white = m.log_prob(np.concatenate([theta0, [lo[0], best[-1]]]))  # ρ = 1 % : white
+    floor = m.bounds[gp.NAMES[0]][0]
+    white = m.log_prob(np.concatenate([theta0, [floor, best[-1]]]))  # ρ = 1 % : white
     m.gp_gain = float(np.max(lp) - white)
     weight = np.exp(lp - np.max(lp))
     m.gp_cells = (g, weight / weight.sum(), size)

@@ -41,6 +41,15 @@ LONGEST = 5.0
 AUTO_GAIN = 5.0
 
 
+def prior_grid(bounds: dict[str, tuple[float, float]], cells: int):
+    """(cells², 2) centres of a cells × cells grid over the prior box of ln ρ, ln τ in
+    `bounds`, and the cell size (2,)."""
+    lo, hi = np.array([bounds[n] for n in NAMES]).T
+    size = (hi - lo) / cells
+    axes = [a + size[j] * (np.arange(cells) + 0.5) for j, a in enumerate(lo)]
+    return np.stack(np.meshgrid(*axes), axis=-1).reshape(-1, 2), size
+
+
 def ingress_duration(period: float, a: float, b: float, rp: float) -> float:
     """Ingress (= egress) duration (days) of a circular orbit: (T14 − T23)/2, or T14/2 for a
     grazing transit (Winn 2010, eqs. 14–15 in the small-angle form)."""

@@ -292,6 +292,12 @@ class LightCurveModel:
                     for row in theta
                 ]
             )
+        return self.log_marginal_of(sol)
+
+    def log_marginal_of(self, sol: LinearSolution) -> np.ndarray:
+        """The log-likelihood, coefficients and noise scale integrated out, of an ensemble
+        whose linear solution `solve` gave (no prior bounds applied)."""
+        n, k = self.t.size, len(self.linear)
         log_det = np.sum(np.log(np.diagonal(sol.chol, axis1=1, axis2=2)), axis=1)
         log_det = log_det + 0.5 * sol.log_det_noise
         return (-0.5 * (n - k) * np.log(sol.chi2) - log_det) / self.temper
