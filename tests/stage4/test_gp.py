@@ -152,3 +152,12 @@ def test_auto_keeps_the_gp_only_where_the_noise_is_red():
     ]
     fits = fit_channels(models, [{"rp": 0.13}] * 4, seed=2, red_noise="auto", n_draws=300)
     assert [gp.NAMES[0] in f.names for f in fits] == [False, False, True, True]
+
+
+def test_prior_grid_centres_cells_over_the_box():
+    bounds = {gp.NAMES[0]: (-2.0, 2.0), gp.NAMES[1]: (0.0, 1.0)}
+    cells, size = gp.prior_grid(bounds, 4)
+    assert cells.shape == (16, 2)
+    np.testing.assert_allclose(size, [1.0, 0.25])
+    np.testing.assert_allclose(np.unique(cells[:, 0]), [-1.5, -0.5, 0.5, 1.5])
+    np.testing.assert_allclose(np.unique(cells[:, 1]), [0.125, 0.375, 0.625, 0.875])
