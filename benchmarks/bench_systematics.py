@@ -99,13 +99,15 @@ def _together(names) -> dict:
     }
 
 
-CASES["all"] = ("every systematic above at once", _together(list(CASES)), None, "—")
-CASES["all_but_references"] = (
-    "every systematic above but the references' errors",
-    _together([n for n in CASES if n not in ("all", "references")]),
-    None,
-    "—",
-)
+_SINGLE = [n for n in CASES if n != "none"]
+CASES["all"] = ("every systematic above at once", _together(_SINGLE), None, "—")
+for _left_out in _SINGLE:  # leave-one-out: which systematic moves the every-systematic case
+    CASES[f"all_but_{_left_out}"] = (
+        f"every systematic above but: {CASES[_left_out][0]}",
+        _together([n for n in _SINGLE if n != _left_out]),
+        None,
+        "—",
+    )
 
 
 def _reduce(simdir: Path, out: Path, changes: dict | None, workers: int) -> dict:
