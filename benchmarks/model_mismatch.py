@@ -1,6 +1,7 @@
 """How far Stage 4's white-light model is from the simulated truth, without noise.
 
     python benchmarks/model_mismatch.py SIMDIR REDUCTION [--label NAME]
+    python benchmarks/model_mismatch.py SIMDIR REDUCTION --channels [--variants a,b] [--label NAME]
 
 SIMDIR is an `exolrs simulate` folder: `truth_pointing.ecsv` holds, per integration, the
 injected white-light transit and systematics (and the red noise inside them),
@@ -12,11 +13,21 @@ taken out — is fitted by least squares with the white model of each candidate 
 injected one is what the model's shape alone costs, before any photon.  Comparing with the
 measured white light curve's fit separates the model mismatch from the noise.  Appends to
 results/<date>-model-mismatch.json under `--label`.
+
+With `--channels`, the same for the spectrum: the simulator's own scene (its configuration in
+`truth.json`: the per-row transit, ramps and detector settling, weighted by the star's rate
+per row) gives each of the reduction's channels a noise-free light curve; Stage 4's white
+fit (orbit free) then its channel fits (orbit and ramp time scales fixed to the white's) run
+by least squares for each stage4_variants variant.  Per channel: depth − injected (ppm) and
+in units of the reduction's own depth error — the bias the model's shape alone puts into
+the spectrum, which no number of seeds averages away.  Appends to
+results/<date>-channel-mismatch.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from pathlib import Path
@@ -32,21 +43,35 @@ from exolrs.stage4.parameters import BOUNDS, start_values, systematics_names
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import compare  # noqa: E402  (the benchmarks' shared helpers)
+from stage4_variants import VARIANTS  # noqa: E402
 
 MODELS = ((1, 1), (1, 2), (2, 1))  # (n_ramps, poly_order)
+# the run file's stage4 keys that shape the noise-free fits (no detrending vectors here)
+SHAPE = ("planet", "n_ramps", "poly_order", "spec_free_tau", "common_slow_ramp")
+
+
+def _least_squares(t, flux, err, p: Stage4Config, free, fixed=None, start=None) -> dict:
+    """Best values of Stage 4's light-curve model with `free` parameters fitted to `flux`
+    (normalised to its median) by least squares, as Stage 4 starts its fits."""
+    f = np.asarray(flux, float) / np.median(flux)
+    bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
+    m = LightCurveModel(t, f, err, p.planet.period, free, fixed or {}, bounds)
+    theta, _ = least_squares_start(m, {**start_values(p, t, f), **(start or {})})
+    values, _ = m.best_fit(theta)
+    return values
+
+
+def white_values(t, flux, err, p: Stage4Config) -> dict:
+    """Stage 4's white fit (orbit and limb darkening free) by least squares."""
+    free = ["t0", "a", "b", "rp", "q1", "q2", *systematics_names(p, True)]
+    return _least_squares(t, flux, err, p, free)
 
 
 def fitted_depth(t, flux, err, stage4: dict, n_ramps: int, poly_order: int) -> float:
     """Depth (Rp/R*)² of Stage 4's white model (orbit and limb darkening free) fitted to
     `flux` by least squares."""
     p = Stage4Config.model_validate({**stage4, "n_ramps": n_ramps, "poly_order": poly_order})
-    f = np.asarray(flux, float) / np.median(flux)
-    free = ["t0", "a", "b", "rp", "q1", "q2", *systematics_names(p, True)]
-    bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
-    m = LightCurveModel(t, f, err, p.planet.period, free, {}, bounds)
-    theta, _ = least_squares_start(m, start_values(p, t, f))
-    values, _ = m.best_fit(theta)
-    return float(values["rp"] ** 2)
+    return float(white_values(t, flux, err, p)["rp"] ** 2)
 
 
 def mismatch(simdir: Path, reduction: Path) -> dict:
@@ -78,12 +103,107 @@ def mismatch(simdir: Path, reduction: Path) -> dict:
     }
 
 
+def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray, ...]:
+    """Times (BJD), white flux and (n, channels) flux of the simulated scene without noise:
+    each row's injected transit × ramps × settling (no red noise), summed over the rows of
+    each channel [edges[k], edges[k+1]) µm and of `white_range`, weighted by the star's rate."""
+    from exolrs.simulate import scene
+    from exolrs.simulate.config import NROWS
+    from exolrs.simulate.uncal import integration_times
+
+    t = integration_times(cfg)["int_mid_BJD_TDB"]
+    rows = np.arange(NROWS, dtype=np.float64)
+    lam = scene.wavelength_of_row(rows)
+    clipped = np.clip(lam, 4.0, 16.0)  # as the simulator evaluates its scene
+    lc = scene.transit_light_curves(t, clipped, cfg)
+    lc *= scene.systematic_ramp(24.0 * (t - t[0]), clipped, cfg)
+    for k, f in enumerate(cfg.systematics.settling[: cfg.nints]):
+        lc[k] *= 1.0 + f
+    weighted = lc * scene.star_rate(rows, cfg)[None, :]
+    white = weighted[:, (lam >= white_range[0]) & (lam <= white_range[1])].sum(1)
+    chans = np.stack(
+        [weighted[:, (lam >= lo) & (lam < hi)].sum(1) for lo, hi in itertools.pairwise(edges)],
+        axis=1,
+    )
+    return t, white, chans
+
+
+def channel_depths(t, white, chans, p: Stage4Config) -> tuple[dict, np.ndarray]:
+    """The white fit's values and each channel's fitted depth, Stage 4's way: the white light
+    with the orbit free (one ramp more and its slow ramp divided out of the channels with
+    `common_slow_ramp`), the channels with the orbit and ramp time scales fixed to it."""
+    from exolrs.stage4.common_mode import slow_ramp
+
+    err = np.full(t.size, 1e-4)  # noise-free: equal weights
+    white_p = p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
+    wv = white_values(t, white, err, white_p)
+    slow = np.zeros(t.size)
+    if p.common_slow_ramp:
+        slow, wv, _ = slow_ramp(wv, t - t[0])
+    fixed = {k: wv[k] for k in ("t0", "a", "b") if k in wv}
+    if not p.spec_free_tau:
+        fixed.update({k: wv[k] for k in ("tau1", "tau2") if k in wv})
+    free = ["rp", "q1", "q2", *systematics_names(p, p.spec_free_tau)]
+    depths = [
+        _least_squares(t, chans[:, k] / (1.0 + slow), err, p, free, fixed, wv)["rp"] ** 2
+        for k in range(chans.shape[1])
+    ]
+    return wv, np.array(depths)
+
+
+def channel_mismatch(simdir: Path, reduction: Path, variants: list[str]) -> dict:
+    """Per variant: each channel's noise-free depth − injected (ppm), the same in units of
+    the reduction's depth error, and their means."""
+    from exolrs.simulate.config import preset, with_overrides
+
+    c = json.loads((simdir / "truth.json").read_text())["config"]
+    cfg = with_overrides(
+        preset(c["preset"], c["seed"]),
+        {k: c[k] for k in ("planet", "systematics", "detector", "scene")},
+        f"{simdir}/truth.json",
+    )
+    run = json.loads((reduction / "run.json").read_text())["parameters"]["stage4"]
+    spec = Table.read(reduction / "Stage4" / "transmission_spectrum.ecsv")
+    centre, half = np.asarray(spec["wavelength"]), np.asarray(spec["bin_half_width"])
+    edges = np.append(centre - half, centre[-1] + half[-1])
+    err = 0.5 * (np.asarray(spec["depth_err_low"]) + np.asarray(spec["depth_err_high"]))
+    truth = np.asarray(spec["truth_depth"])
+    t, white, chans = noise_free_channels(cfg, edges, run.get("white_range", [5.0, 12.0]))
+    keep = slice(run["drop_first"], None)
+    out = {"wavelength_um": [round(float(x), 3) for x in centre]}
+    for name in variants:
+        p = Stage4Config.model_validate(
+            {**{k: run[k] for k in SHAPE if k in run}, **VARIANTS[name]}
+        )
+        _, depth = channel_depths(t[keep], white[keep], chans[keep], p)
+        bias = depth - truth
+        out[name] = {
+            "bias_ppm": [round(1e6 * float(b), 1) for b in bias],
+            "bias_sigma": [round(float(b), 3) for b in bias / err],
+            "mean_bias_ppm": round(1e6 * float(np.mean(bias)), 1),
+            "mean_bias_sigma": round(float(np.mean(bias / err)), 3),
+        }
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("simdir", type=Path)
     ap.add_argument("reduction", type=Path)
     ap.add_argument("--label", default="run")
+    ap.add_argument("--channels", action="store_true", help="the spectrum's channels")
+    ap.add_argument(
+        "--variants",
+        default="defaults,common_slow_ramp,spec_free_tau,n_ramps_2,poly_2",
+        help="stage4_variants names (with --channels)",
+    )
     args = ap.parse_args()
+    if args.channels:
+        names = compare.chosen(ap, args.variants, VARIANTS, "variant")
+        result = channel_mismatch(args.simdir, args.reduction, names)
+        print(json.dumps({k: v for k, v in result.items()}, indent=None))
+        compare.append_result("channel-mismatch", args.label, result)
+        return
     result = mismatch(args.simdir, args.reduction)
     print(json.dumps(result, indent=1))
     compare.append_result("model-mismatch", args.label, result)

@@ -8,11 +8,14 @@ kept offline (an empty CRDS_PATH, an unreachable server, no step-parameter refer
 DISTORTION is "N/A".
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 
 os.environ["CRDS_PATH"] = tempfile.mkdtemp(prefix="crds_empty_")
+atexit.register(shutil.rmtree, os.environ["CRDS_PATH"], ignore_errors=True)
 os.environ["CRDS_SERVER_URL"] = "https://crds-offline.invalid"
 os.environ["CRDS_OBSERVATORY"] = "jwst"
 os.environ["STPIPE_DISABLE_CRDS_STEPPARS"] = "true"

@@ -7,12 +7,15 @@ with the given references and every other reference "N/A"; CRDS stays offline (s
 jwst_assign_wcs.py).  Runs in its own process because CRDS reads its configuration on import.
 """
 
+import atexit
 import os
+import shutil
 import sys
 import tempfile
 from pathlib import Path
 
 os.environ["CRDS_PATH"] = tempfile.mkdtemp(prefix="crds_empty_")
+atexit.register(shutil.rmtree, os.environ["CRDS_PATH"], ignore_errors=True)
 os.environ["CRDS_SERVER_URL"] = "https://crds-offline.invalid"
 os.environ["CRDS_OBSERVATORY"] = "jwst"
 os.environ["STPIPE_DISABLE_CRDS_STEPPARS"] = "true"
