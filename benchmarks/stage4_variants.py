@@ -44,6 +44,13 @@ VARIANTS = {
     "spec_free_tau": {"spec_free_tau": True},
     # the white light's slowest ramp divided out of every channel
     "common_slow_ramp": {"common_slow_ramp": True},
+    # the ramp's τ fitted on 1 µm bands and interpolated to the channels
+    "tau_bands": {"tau_bands": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]},
+    # both: the slow ramp common to every channel, the fast one's τ from the bands
+    "common_slow_ramp_tau_bands": {
+        "common_slow_ramp": True,
+        "tau_bands": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0],
+    },
     "white_noise": {"red_noise": "none"},
     # the published spectrum's bins, for bin_errors.py (give it its own --label)
     "bins_0.25um": {"binning": "width", "bin_width": 0.25},

@@ -7,6 +7,7 @@ YAML that `exolrs init-config` prints.  Relative paths in a run file are relativ
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any, Literal
 
@@ -162,6 +163,12 @@ class Stage4Config(_Section):
     u2: float = Field(0.1, description="Fixed quadratic LD u2.")
     ld_table: Path | None = Field(None, description="Table with wavelength, u1, u2 columns.")
     spec_free_tau: bool = Field(False, description="Free ramp timescale per channel.")
+    tau_bands: list[float] | None = Field(
+        None,
+        description="Edges (µm) of broad bands whose ramp time scales are fitted (least "
+        "squares, the orbit fixed to the white fit's) and interpolated in wavelength to the "
+        "channels, instead of the white light's (e.g. [5, 6, 7, 8, 9, 10, 11, 12]).",
+    )
     common_slow_ramp: bool = Field(
         False,
         description="Fit the white light with one more, slower ramp and divide it out of "
@@ -195,6 +202,19 @@ class Stage4Config(_Section):
         "noise elsewhere; beta: widen errors by the residuals' time-averaging β; none: white.",
     )
     seed: int = Field(0, description="Random seed of the samplers.")
+
+    @model_validator(mode="after")
+    def _tau_bands_usable(self):
+        b = self.tau_bands
+        if b is None:
+            return self
+        if len(b) < 3 or any(hi <= lo for lo, hi in itertools.pairwise(b)):
+            raise ValueError("tau_bands: give at least 3 increasing edges (µm): 2 bands or more")
+        if self.spec_free_tau:
+            raise ValueError("tau_bands and spec_free_tau both set each channel's τ: give one")
+        if self.n_ramps < 1:
+            raise ValueError("tau_bands needs a ramp: n_ramps ≥ 1")
+        return self
 
     @model_validator(mode="after")
     def _slow_ramp_fits(self):

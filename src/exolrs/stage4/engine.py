@@ -27,7 +27,7 @@ from exolrs.io.tables import write_json, write_table
 from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
-from exolrs.stage4 import binning, gp
+from exolrs.stage4 import binning, gp, ramp_bands
 from exolrs.stage4.accuracy import spectrum_metrics
 from exolrs.stage4.channel_set import joint_ready
 from exolrs.stage4.common_mode import common_depth_errors, slow_ramp
@@ -347,6 +347,7 @@ def fit_light_curves(
         )
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     channel_white = white.best
+    slow = None
     if p.common_slow_ramp:  # the same fraction of every channel's flux: divided out
         slow, channel_white, white_info["common_slow_ramp"] = slow_ramp(white.best, t - t[0])
         bf, be = bf.copy(), be.copy()
@@ -358,6 +359,11 @@ def fit_light_curves(
         if static is None
         else binning.bin_variance(spec.wave, static**2, edges)[usable]
     )
+    channel_whites = [channel_white] * len(centres)
+    if p.tau_bands is not None:
+        channel_whites, white_info["tau_bands"] = _band_time_scales(
+            spec, p, keep, t, detrend, channel_white, slow, centres
+        )
     tasks = [
         _ChannelTask(
             k,
@@ -366,7 +372,7 @@ def fit_light_curves(
             bf[keep, k] / med[k],
             be[keep, k] / med[k],
             detrend,
-            channel_white,
+            channel_whites[k],
             p,
         )
         for k in range(len(centres))
@@ -454,6 +460,35 @@ def fit_light_curves(
         injected_orbit(truth),
         skipped,
     )
+
+
+def _band_time_scales(spec, p, keep, t, detrend, white: dict, slow, centres):
+    """`stage4: tau_bands`: each channel's white values with its ramp time scales from the
+    broad bands' fits (`ramp_bands`), and a record of the bands'."""
+    edges = np.asarray(p.tau_bands, float)
+    bc, _, bf, be = binning.bin_light_curves(spec.wave, spec.flux, spec.flux_err, edges)
+    bf, be = bf[keep], be[keep]
+    if slow is not None:
+        bf, be = bf / (1.0 + slow[:, None]), be / (1.0 + slow[:, None])
+    band_p = p.model_copy(update={"spec_free_tau": True, "tau_bands": None})
+    names = [f"tau{k}" for k in range(1, p.n_ramps + 1)]
+    usable = binning.usable_channels(bf, be)  # a band of dead pixels is not measured
+    measured = []
+    for k in range(len(bc)):
+        if not usable[k]:
+            measured.append(dict.fromkeys(names))
+            continue
+        norm = np.median(bf[:, k])
+        task = _ChannelTask(
+            k, float(bc[k]), t, bf[:, k] / norm, be[:, k] / norm, detrend, white, band_p
+        )
+        measured.append(ramp_bands.fitted_time_scales(*_channel_model(task), names))
+    per_channel = ramp_bands.channel_time_scales(bc, measured, white, centres)
+    record = {
+        "centres_um": [float(c) for c in bc],
+        **{f"{n}_hours": [None if b[n] is None else 24.0 * b[n] for b in measured] for n in names},
+    }
+    return [{**white, **taus} for taus in per_channel], record
 
 
 def _common_errors(white_model, white: FitResult, tasks, fits) -> tuple[np.ndarray, dict]:
