@@ -15,7 +15,6 @@ import sys
 import tempfile
 
 os.environ["CRDS_PATH"] = tempfile.mkdtemp(prefix="crds_empty_")
-atexit.register(shutil.rmtree, os.environ["CRDS_PATH"], ignore_errors=True)
 os.environ["CRDS_SERVER_URL"] = "https://crds-offline.invalid"
 os.environ["CRDS_OBSERVATORY"] = "jwst"
 os.environ["STPIPE_DISABLE_CRDS_STEPPARS"] = "true"
@@ -25,6 +24,7 @@ from stdatamodels.jwst import datamodels
 from stpipe import crds_client
 
 crds_client.get_context_used = lambda observatory: "N/A (offline)"
+atexit.register(shutil.rmtree, os.environ["CRDS_PATH"], ignore_errors=True)  # the empty cache
 
 from jwst.assign_wcs import AssignWcsStep  # noqa: E402
 
