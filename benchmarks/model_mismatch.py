@@ -128,11 +128,14 @@ def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray
     return t, white, chans
 
 
-def channel_depths(t, white, chans, p: Stage4Config) -> tuple[dict, np.ndarray]:
+def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
     """The white fit's values and each channel's fitted depth, Stage 4's way: the white light
     with the orbit free (one ramp more and its slow ramp divided out of the channels with
-    `common_slow_ramp`), the channels with the orbit and ramp time scales fixed to it."""
+    `common_slow_ramp`), the channels with the orbit and ramp time scales fixed to it — or,
+    with `tau_bands`, the time scales of the `bands` (centres µm, (n, bands) flux) fitted
+    and interpolated at the channel `centres` (µm) as `ramp_bands` does."""
     from exolrs.stage4.common_mode import slow_ramp
+    from exolrs.stage4.ramp_bands import channel_time_scales
 
     err = np.full(t.size, 1e-4)  # noise-free: equal weights
     white_p = p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
@@ -141,11 +144,28 @@ def channel_depths(t, white, chans, p: Stage4Config) -> tuple[dict, np.ndarray]:
     if p.common_slow_ramp:
         slow, wv, _ = slow_ramp(wv, t - t[0])
     fixed = {k: wv[k] for k in ("t0", "a", "b") if k in wv}
-    if not p.spec_free_tau:
-        fixed.update({k: wv[k] for k in ("tau1", "tau2") if k in wv})
+    taus = {k: wv[k] for k in ("tau1", "tau2") if k in wv}
+    per_channel = [taus] * chans.shape[1]
+    if p.tau_bands is not None:
+        names = list(taus)
+        free = ["rp", "q1", "q2", *systematics_names(p, True)]
+        measured = [
+            {n: _least_squares(t, f / (1.0 + slow), err, p, free, fixed, wv)[n] for n in names}
+            for f in bands[1].T
+        ]
+        per_channel = channel_time_scales(bands[0], measured, wv, centres)
     free = ["rp", "q1", "q2", *systematics_names(p, p.spec_free_tau)]
     depths = [
-        _least_squares(t, chans[:, k] / (1.0 + slow), err, p, free, fixed, wv)["rp"] ** 2
+        _least_squares(
+            t,
+            chans[:, k] / (1.0 + slow),
+            err,
+            p,
+            free,
+            {**fixed, **({} if p.spec_free_tau else per_channel[k])},
+            wv,
+        )["rp"]
+        ** 2
         for k in range(chans.shape[1])
     ]
     return wv, np.array(depths)
@@ -175,7 +195,12 @@ def channel_mismatch(simdir: Path, reduction: Path, variants: list[str]) -> dict
         p = Stage4Config.model_validate(
             {**{k: run[k] for k in SHAPE if k in run}, **VARIANTS[name]}
         )
-        _, depth = channel_depths(t[keep], white[keep], chans[keep], p)
+        bands = None
+        if p.tau_bands is not None:
+            b_edges = np.asarray(p.tau_bands, float)
+            _, _, b_flux = noise_free_channels(cfg, b_edges, (5.0, 12.0))
+            bands = (0.5 * (b_edges[:-1] + b_edges[1:]), b_flux[keep])
+        _, depth = channel_depths(t[keep], white[keep], chans[keep], p, centre, bands)
         bias = depth - truth
         out[name] = {
             "bias_ppm": [round(1e6 * float(b), 1) for b in bias],
@@ -194,7 +219,8 @@ def main() -> None:
     ap.add_argument("--channels", action="store_true", help="the spectrum's channels")
     ap.add_argument(
         "--variants",
-        default="defaults,common_slow_ramp,spec_free_tau,n_ramps_2,poly_2",
+        default="defaults,common_slow_ramp,tau_bands,common_slow_ramp_tau_bands,spec_free_tau,"
+        "n_ramps_2,poly_2",
         help="stage4_variants names (with --channels)",
     )
     args = ap.parse_args()
