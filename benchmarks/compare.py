@@ -823,7 +823,13 @@ def _targets_lines() -> list[str]:
         *[f"| {a} | {m} | {t} |" for a, m, t in rows],
         "",
     ]
-    return lines + _seed_pull_lines() + _variant_lines() + _mismatch_lines()
+    return (
+        lines
+        + _seed_pull_lines()
+        + _variant_lines()
+        + _mismatch_lines()
+        + _channel_mismatch_lines()
+    )
 
 
 def _seed_pull_lines() -> list[str]:
@@ -898,6 +904,42 @@ def _mismatch_lines() -> list[str]:
             *[
                 f"| {curve} | " + " | ".join(f"{v[m]:+.0f}" for m in models) + " |"
                 for curve, v in r.items()
+            ],
+            "",
+        ]
+    return lines
+
+
+def _channel_mismatch_lines() -> list[str]:
+    """Each channel's noise-free depth bias under Stage 4's models (model_mismatch.py
+    --channels)."""
+    found = _latest("*-channel-mismatch.json")
+    if not found:
+        return []
+    name, runs = found
+    lines = [
+        f"The same for the spectrum (`benchmarks/model_mismatch.py --channels`, {name}): the "
+        "simulator's scene without noise (each row's injected transit, ramps and settling, no "
+        "red noise), binned to the reduction's channels and fitted by least squares as Stage 4 "
+        "fits them, for each run-file variant; depth − injected in units of the reduction's "
+        "own depth error.  What no number of seeds averages away.",
+        "",
+    ]
+    for label, r in runs.items():
+        waves = r["wavelength_um"]
+        variants = [k for k in r if k != "wavelength_um"]
+        lines += [
+            f"{label}:",
+            "",
+            "| variant | mean (σ) | mean (ppm) | "
+            + " | ".join(f"{w:.1f}" for w in waves)
+            + " µm |",
+            "|---|---|---|" + "---|" * len(waves),
+            *[
+                f"| {v} | {r[v]['mean_bias_sigma']:+.2f} | {r[v]['mean_bias_ppm']:+.0f} | "
+                + " | ".join(f"{x:+.2f}" for x in r[v]["bias_sigma"])
+                + " |"
+                for v in variants
             ],
             "",
         ]

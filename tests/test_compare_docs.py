@@ -181,6 +181,14 @@ def test_targets_section(compare):
     assert "| 9 | -66 ± 44 | 126 | -0.49 | 0.82 | 0.71 | 0.74 | -0.33 | 1.11 | 196 |" in text
     assert text.index("| 7 | +166") < text.index("| 9 | -66")  # by seed
     assert "Pulls: mean +0.38, standard deviation 1.23 (with the channels' errors alone" in text
+    assert "model_mismatch.py --channels" not in text  # no channel-mismatch results yet
+    bias = {"bias_sigma": [0.335, -0.1], "mean_bias_sigma": 0.1175, "mean_bias_ppm": 12.4}
+    mismatch = {"seed 8": {"wavelength_um": [5.125, 11.715], "defaults": bias}}
+    path = compare.RESULTS / "2026-12-07-channel-mismatch.json"
+    path.write_text(json.dumps(mismatch))
+    text = compare.write_docs().read_text()
+    assert "| variant | mean (σ) | mean (ppm) | 5.1 | 11.7 µm |" in text
+    assert "| defaults | +0.12 | +12 | +0.34 | -0.10 |" in text
 
 
 def test_labelled_results_of_one_day_share_a_file(compare):
