@@ -33,23 +33,48 @@ def measure_drift(
     min_signal: float = 0.05,
 ) -> Drift:
     """Shift, stretch and scale of every spectrum (nints, nwave) against `reference`
-    (default: the median spectrum)."""
+    (default: the median spectrum).
+
+    The spectrum's ends carry much of the shift's information when the flux is still high
+    there (MIRI/LRS's blue end: the first extracted rows are among the brightest); they are
+    used, but only as far as the spline need not extrapolate by more than a pixel: a first
+    solve keeps 3 rows from each end, the second ceil(|shift|) − 1 rows (|shift| the 99th
+    percentile, stretch included; none for the sub-pixel drifts of a JWST pointing, at most
+    3) and starts from the first's solution."""
     from scipy.interpolate import CubicSpline
 
     n, m = flux.shape
     ref = np.nanmedian(flux, axis=0) if reference is None else np.asarray(reference, float)
+    spline = CubicSpline(np.arange(m, dtype=float), np.nan_to_num(ref))
+    bright = np.isfinite(ref) & (ref > min_signal * np.nanmax(ref))
+    state = (np.zeros(n), np.zeros(n), None)
+    for margin in (3, None):
+        if margin is None:  # the ends, as far as the first solve's shifts allow
+            reach = np.percentile(np.abs(state[0]) + np.abs(state[1]) * 0.5 * m, 99)
+            margin = min(max(int(np.ceil(reach)) - 1, 0), 3)
+        use = bright.copy()
+        if margin:
+            use[:margin] = use[-margin:] = False
+        state, cov = _solve(flux, err, spline, use, state, fit_stretch, n_iter)
+    shift, stretch, scale = state
+    return Drift(shift, np.sqrt(cov[:, 1, 1]), stretch, scale)
+
+
+def _solve(flux, err, spline, use, state, fit_stretch: bool, n_iter: int):
+    """Gauss–Newton for (scale, shift, stretch) of every spectrum on the `use` points, from
+    `state` (shift, stretch, scale or None); the new state and the covariance."""
+    n, m = flux.shape
+    deriv = spline.derivative()
     k = np.arange(m, dtype=float)
     kc = 0.5 * (m - 1)
-    spline = CubicSpline(k, np.nan_to_num(ref))
-    deriv = spline.derivative()
-    use = np.isfinite(ref) & (ref > min_signal * np.nanmax(ref))
-    use[:3] = use[-3:] = False  # keep away from the ends, where the spline extrapolates
     f = np.nan_to_num(flux[:, use].astype(float))
     w = 1.0 / np.where(np.isfinite(err[:, use]) & (err[:, use] > 0), err[:, use], np.inf) ** 2
     ku = k[use]
-    shift = np.zeros(n)
-    stretch = np.zeros(n)
-    scale = np.nanmedian(f / spline(ku)[None], axis=1)
+    shift, stretch, scale = state
+    shift, stretch = shift.copy(), stretch.copy()
+    if scale is None:
+        scale = np.nanmedian(f / spline(ku)[None], axis=1)
+    scale = scale.copy()
     cov = np.zeros((n, 3, 3))
     for _ in range(n_iter):
         pos = ku[None] - shift[:, None] - stretch[:, None] * (ku - kc)[None]
@@ -67,7 +92,7 @@ def measure_drift(
         if fit_stretch:
             stretch += step[:, 2]
         cov = np.linalg.inv(ata)
-    return Drift(shift, np.sqrt(cov[:, 1, 1]), stretch, scale)
+    return (shift, stretch, scale), cov
 
 
 def resample(flux: np.ndarray, err: np.ndarray, drift: Drift) -> tuple[np.ndarray, np.ndarray]:
