@@ -866,7 +866,7 @@ def _seed_pull_table(name: str, r: dict) -> list[str]:
         "`depth_err_common` (c), the offset's pull (offset / √(its error² + c²)), χ²ν "
         "with the channels' own errors, under the covariance diag(σ²) + c cᵀ, and without "
         "the offset; the mean bias; the white light's residual / expected; the median "
-        "depth error.",
+        f"depth error.{_note(r)}",
         "",
         "| seed | offset (ppm) | c (ppm) | pull | χ²ν | χ²ν with c | χ²ν without offset | "
         "mean bias (σ) | white | σ (ppm) |",
