@@ -534,7 +534,7 @@ def _stage1_floor_lines() -> list[str]:
         bstage = [run["stage1_s"] for run in b["runs"]]
         lines += [
             "",
-            f"Before ({path.name}, the same data): Stage 1 "
+            f"Before ({path.name}): Stage 1 "
             f"{min(bstage):.1f}–{max(bstage):.1f} s, Stage 1 / floor "
             f"{min(bratio):.2f}–{max(bratio):.2f}." + _note(b),
         ]
