@@ -234,7 +234,7 @@ def test_common_slow_ramp_removes_the_bias_of_a_slow_ramp_in_every_channel(tmp_p
     from astropy.table import Table
 
     from exolrs.io.spectra import Spectra, write_spectra
-    from exolrs.stage4.engine import run_stage4
+    from tests.stage4.quick_fit import quick_stage4
 
     rng = np.random.default_rng(6)
     t = np.linspace(0.0, 0.3, 600)
@@ -251,22 +251,7 @@ def test_common_slow_ramp_removes_the_bias_of_a_slow_ramp_in_every_channel(tmp_p
     )
     offsets = {}
     for slow in (False, True):
-        r = run_stage4(
-            path,
-            tmp_path / f"S4_{slow}",
-            planet={"period": 1.0, "a": 40.0, "b": 0.3},
-            binning="width",
-            bin_width=2.0,
-            drop_first=0,
-            limb_darkening="fixed",
-            u1=0.1,
-            u2=0.1,
-            red_noise="none",
-            common_slow_ramp=slow,
-            do_plot=False,
-            n_steps_white=3000,
-            n_steps_spec=1500,
-        )
+        r = quick_stage4(path, tmp_path / f"S4_{slow}", bin_width=2.0, common_slow_ramp=slow)
         spec = Table.read(r.spectrum)
         err = np.mean(0.5 * (spec["depth_err_low"] + spec["depth_err_high"]))
         # the channels' mean offset in units of its error

@@ -67,7 +67,7 @@ def test_tau_bands_follow_a_ramp_whose_time_scale_changes_with_wavelength(tmp_pa
     from astropy.table import Table
 
     from exolrs.io.spectra import Spectra, write_spectra
-    from exolrs.stage4.engine import run_stage4
+    from tests.stage4.quick_fit import quick_stage4
 
     rng = np.random.default_rng(6)
     t = np.linspace(0.0, 0.3, 600)
@@ -82,22 +82,7 @@ def test_tau_bands_follow_a_ramp_whose_time_scale_changes_with_wavelength(tmp_pa
     )
     pulls, records = {}, {}
     for bands in (None, [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]):
-        r = run_stage4(
-            path,
-            tmp_path / f"S4_{bands is not None}",
-            planet={"period": 1.0, "a": 40.0, "b": 0.3},
-            binning="width",
-            bin_width=1.0,
-            drop_first=0,
-            limb_darkening="fixed",
-            u1=0.1,
-            u2=0.1,
-            red_noise="none",
-            tau_bands=bands,
-            do_plot=False,
-            n_steps_white=3000,
-            n_steps_spec=1500,
-        )
+        r = quick_stage4(path, tmp_path / f"S4_{bands is not None}", bin_width=1.0, tau_bands=bands)
         spec = Table.read(r.spectrum)
         err = 0.5 * (spec["depth_err_low"] + spec["depth_err_high"])
         pulls[bands is not None] = np.asarray((spec["depth"] - 0.145**2) / err)
