@@ -816,7 +816,13 @@ def _targets_lines() -> list[str]:
             if b
             else ""
         )
-        + f".{_note(r)}",
+        + f".{_note(r)}"
+        + (
+            "  Each row is one reduction on the day it ran; the tables of several seeds below, "
+            "re-fitted by the latest code, are the current state."
+            if list(RESULTS.glob("*-program2783-all*-common-error.json"))
+            else ""
+        ),
         "",
         "| measure | measured | target |",
         "|---|---|---|",
