@@ -95,23 +95,6 @@ def test_bad_pixels_found_on_and_off_trace_and_replaced():
     assert np.isfinite(fixed).all()
 
 
-def test_a_bright_trace_curving_from_row_to_row_is_not_hot():
-    """A deep frame at high S/N whose spectrum has a peak and a dip a few rows wide (the row
-    neighbours mispredict them by a few % of the signal, tens of times the noise) and a trace
-    drifting across columns: no pixel there is hot (3 were before the relative scale), while
-    a pixel 30 % high on the trace is."""
-    y, x = np.mgrid[0:200, 0:72].astype(float)
-    peaks = 0.2 * np.exp(-0.5 * ((y - 60) / 4.0) ** 2) - 0.03 * np.exp(
-        -0.5 * ((y - 140) / 2.0) ** 2
-    )
-    star = 2000.0 * (1 + peaks) * np.exp(-0.5 * ((x - 36.3 - 0.01 * y) / 1.2) ** 2)
-    rng = np.random.default_rng(5)
-    deep = (star + 10.0 + rng.normal(0, 0.3, star.shape)).astype(np.float32)
-    assert not badpix.find_bad_pixels(deep, space_thresh=10).any()
-    deep[100, 36] *= 1.3
-    assert badpix.find_bad_pixels(deep, space_thresh=10)[100, 36]
-
-
 def test_time_outliers_replaced():
     rng = np.random.default_rng(4)
     cube = rng.normal(100, 1, (40, 5, 6)).astype(np.float32)

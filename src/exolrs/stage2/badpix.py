@@ -3,10 +3,8 @@
 Spatial pass: on the median (deep) frame of the baseline integrations, each pixel is compared
 with the median of its neighbours along the dispersion direction (same column, rows ±1 and
 ±2 — the trace profile changes slowly along rows, so these neighbours predict the pixel even
-on the trace); a pixel deviating by more than `space_thresh` times the local robust scatter
-(of the deviations, or of the deviations relative to the pixel's level times that level,
-whichever is larger: the bright trace's own misprediction is a fraction of its signal), or
-flagged DO_NOT_USE, is bad.  In every integration a bad pixel is replaced by the median
+on the trace); a pixel deviating by more than `space_thresh` times the local robust scatter,
+or flagged DO_NOT_USE, is bad.  In every integration a bad pixel is replaced by the median
 of its usable neighbours (up to four).  Temporal pass: each pixel's time series is compared
 with a running median of 5 integrations; deviations beyond `time_thresh` times the pixel's
 robust scatter are replaced by that median.  Pixels whose level wanders over minutes
@@ -91,15 +89,6 @@ def find_bad_pixels(
         local = np.nanmedian(_row_neighbours(filled), axis=0)
         resid = np.nan_to_num(filled - local)
         scale = 1.4826 * median_filter(np.abs(resid), size=(window, 3), mode="nearest")
-        # On the bright trace the neighbours mispredict by a fraction of the signal (the
-        # spectrum curving from row to row, the trace's width and position changing), and the
-        # window's absolute scatter is set by the faint wings: the same robust scatter of the
-        # relative residual, times the pixel's level, keeps the core's own misprediction from
-        # reading as a hot pixel (with an exact flat, 9 false flags at full size otherwise).
-        level = np.abs(np.nan_to_num(local))
-        relative = np.abs(resid) / np.maximum(level, np.finfo(np.float32).tiny)
-        relative_scale = 1.4826 * median_filter(relative, size=(window, 3), mode="nearest")
-        scale = np.maximum(scale, level * relative_scale)
     floor = 1.4826 * np.median(np.abs(resid))
     scale = np.maximum(scale, 0.1 * floor + 1e-12)
     bad = np.abs(resid) > space_thresh * scale
