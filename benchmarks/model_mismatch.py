@@ -38,7 +38,7 @@ from astropy.table import Table
 from exolrs.config import Stage4Config
 from exolrs.stage4.fit import least_squares_start
 from exolrs.stage4.model import LightCurveModel
-from exolrs.stage4.parameters import BOUNDS, start_values, systematics_names
+from exolrs.stage4.parameters import BOUNDS, start_values, systematics_names, white_settings
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -50,13 +50,19 @@ MODELS = ((1, 1), (1, 2), (2, 1))  # (n_ramps, poly_order)
 SHAPE = ("planet", "n_ramps", "poly_order", "spec_free_tau", "common_slow_ramp")
 
 
-def _least_squares(t, flux, err, p: Stage4Config, free, fixed=None, start=None) -> dict:
-    """Best values of Stage 4's light-curve model with `free` parameters fitted to `flux`
-    (normalised to its median) by least squares, as Stage 4 starts its fits."""
+def _model(t, flux, err, p: Stage4Config, free, fixed=None):
+    """Stage 4's light-curve model of `flux` (normalised to its median) with `free`
+    parameters, and its starting values."""
     f = np.asarray(flux, float) / np.median(flux)
     bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
     m = LightCurveModel(t, f, err, p.planet.period, free, fixed or {}, bounds)
-    theta, _ = least_squares_start(m, {**start_values(p, t, f), **(start or {})})
+    return m, start_values(p, t, f)
+
+
+def _least_squares(t, flux, err, p: Stage4Config, free, fixed=None, start=None) -> dict:
+    """Best values of `_model` fitted by least squares, as Stage 4 starts its fits."""
+    m, first = _model(t, flux, err, p, free, fixed)
+    theta, _ = least_squares_start(m, {**first, **(start or {})})
     values, _ = m.best_fit(theta)
     return values
 
@@ -103,10 +109,10 @@ def mismatch(simdir: Path, reduction: Path) -> dict:
     }
 
 
-def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray, ...]:
-    """Times (BJD), white flux and (n, channels) flux of the simulated scene without noise:
-    each row's injected transit × ramps × settling (no red noise), summed over the rows of
-    each channel [edges[k], edges[k+1]) µm and of `white_range`, weighted by the star's rate."""
+def noise_free_rows(cfg) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Times (BJD), each row's wavelength (µm) and (n, rows) flux of the simulated scene
+    without noise: each row's injected transit × ramps × settling (no red noise) times the
+    star's rate in that row."""
     from exolrs.simulate import scene
     from exolrs.simulate.config import NROWS
     from exolrs.simulate.uncal import integration_times
@@ -119,13 +125,24 @@ def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray
     lc *= scene.systematic_ramp(24.0 * (t - t[0]), clipped, cfg)
     for k, f in enumerate(cfg.systematics.settling[: cfg.nints]):
         lc[k] *= 1.0 + f
-    weighted = lc * scene.star_rate(rows, cfg)[None, :]
-    white = weighted[:, (lam >= white_range[0]) & (lam <= white_range[1])].sum(1)
-    chans = np.stack(
-        [weighted[:, (lam >= lo) & (lam < hi)].sum(1) for lo, hi in itertools.pairwise(edges)],
+    return t, lam, lc * scene.star_rate(rows, cfg)[None, :]
+
+
+def row_sums(flux: np.ndarray, lam: np.ndarray, edges) -> np.ndarray:
+    """(n, bins) sums of the rows' `flux` over [edges[k], edges[k+1]) µm."""
+    return np.stack(
+        [flux[:, (lam >= lo) & (lam < hi)].sum(1) for lo, hi in itertools.pairwise(edges)],
         axis=1,
     )
-    return t, white, chans
+
+
+def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray, ...]:
+    """Times (BJD), white flux and (n, channels) flux of the simulated scene without noise
+    (`noise_free_rows`), summed over the rows of each channel [edges[k], edges[k+1]) µm and
+    of `white_range`."""
+    t, lam, flux = noise_free_rows(cfg)
+    white = flux[:, (lam >= white_range[0]) & (lam <= white_range[1])].sum(1)
+    return t, white, row_sums(flux, lam, edges)
 
 
 def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
@@ -135,11 +152,10 @@ def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
     with `tau_bands`, the time scales of the `bands` (centres µm, (n, bands) flux) fitted
     and interpolated at the channel `centres` (µm) as `ramp_bands` does."""
     from exolrs.stage4.common_mode import slow_ramp
-    from exolrs.stage4.ramp_bands import channel_time_scales
+    from exolrs.stage4.ramp_bands import channel_time_scales, fitted_time_scales
 
     err = np.full(t.size, 1e-4)  # noise-free: equal weights
-    white_p = p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
-    wv = white_values(t, white, err, white_p)
+    wv = white_values(t, white, err, white_settings(p))
     slow = np.zeros(t.size)
     if p.common_slow_ramp:
         slow, wv, _ = slow_ramp(wv, t - t[0])
@@ -147,12 +163,11 @@ def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
     taus = {k: wv[k] for k in ("tau1", "tau2") if k in wv}
     per_channel = [taus] * chans.shape[1]
     if p.tau_bands is not None:
-        names = list(taus)
         free = ["rp", "q1", "q2", *systematics_names(p, True)]
-        measured = [
-            {n: _least_squares(t, f / (1.0 + slow), err, p, free, fixed, wv)[n] for n in names}
-            for f in bands[1].T
-        ]
+        measured = []
+        for f in bands[1].T:
+            m, first = _model(t, f / (1.0 + slow), err, p, free, fixed)
+            measured.append(fitted_time_scales(m, {**first, **wv}, list(taus)))
         per_channel = channel_time_scales(bands[0], measured, wv, centres)
     free = ["rp", "q1", "q2", *systematics_names(p, p.spec_free_tau)]
     depths = [
@@ -188,7 +203,10 @@ def channel_mismatch(simdir: Path, reduction: Path, variants: list[str]) -> dict
     edges = np.append(centre - half, centre[-1] + half[-1])
     err = 0.5 * (np.asarray(spec["depth_err_low"]) + np.asarray(spec["depth_err_high"]))
     truth = np.asarray(spec["truth_depth"])
-    t, white, chans = noise_free_channels(cfg, edges, run.get("white_range", [5.0, 12.0]))
+    t, lam, rows = noise_free_rows(cfg)  # the scene once, binned for every variant
+    w_lo, w_hi = run.get("white_range", [5.0, 12.0])
+    white = rows[:, (lam >= w_lo) & (lam <= w_hi)].sum(1)
+    chans = row_sums(rows, lam, edges)
     keep = slice(run["drop_first"], None)
     out = {"wavelength_um": [round(float(x), 3) for x in centre]}
     for name in variants:
@@ -198,8 +216,7 @@ def channel_mismatch(simdir: Path, reduction: Path, variants: list[str]) -> dict
         bands = None
         if p.tau_bands is not None:
             b_edges = np.asarray(p.tau_bands, float)
-            _, _, b_flux = noise_free_channels(cfg, b_edges, (5.0, 12.0))
-            bands = (0.5 * (b_edges[:-1] + b_edges[1:]), b_flux[keep])
+            bands = (0.5 * (b_edges[:-1] + b_edges[1:]), row_sums(rows, lam, b_edges)[keep])
         _, depth = channel_depths(t[keep], white[keep], chans[keep], p, centre, bands)
         bias = depth - truth
         out[name] = {
@@ -227,7 +244,7 @@ def main() -> None:
     if args.channels:
         names = compare.chosen(ap, args.variants, VARIANTS, "variant")
         result = channel_mismatch(args.simdir, args.reduction, names)
-        print(json.dumps({k: v for k, v in result.items()}, indent=None))
+        print(json.dumps(result))
         compare.append_result("channel-mismatch", args.label, result)
         return
     result = mismatch(args.simdir, args.reduction)

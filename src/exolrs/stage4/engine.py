@@ -39,6 +39,7 @@ from exolrs.stage4.parameters import (
     limb_darkening_setup,
     start_values,
     systematics_names,
+    white_settings,
 )
 from exolrs.stats.allan import allan_slope
 
@@ -285,8 +286,7 @@ def fit_light_curves(
     wflux, werr = wf[keep] / norm, we[keep] / norm
     ld_free, ld_fixed = limb_darkening_setup(p, float(np.mean(p.white_range)))
     orbit = [n for n in ("t0", "a", "b") if n not in p.planet.fixed]
-    # with common_slow_ramp the white light has one ramp more than the channels
-    white_p = p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
+    white_p = white_settings(p)
     free = [*orbit, "rp", *ld_free, *systematics_names(white_p, True)]
     ld_fixed = {**ld_fixed, **{n: getattr(p.planet, n) for n in p.planet.fixed}}
     if p.planet.eclipse:

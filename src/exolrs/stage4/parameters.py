@@ -27,6 +27,12 @@ BOUNDS = {
 }
 
 
+def white_settings(p: Stage4Config) -> Stage4Config:
+    """The settings of the white fit: with `common_slow_ramp` one ramp more than the
+    channels (its slowest is divided out of them)."""
+    return p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
+
+
 def systematics_names(p: Stage4Config, free_tau: bool) -> list[str]:
     """Systematics parameters: polynomial, ramp amplitudes (and time constants when
     `free_tau`), detrending coefficients.  (The noise scale is integrated out.)"""
