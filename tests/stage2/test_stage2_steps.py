@@ -95,6 +95,25 @@ def test_bad_pixels_found_on_and_off_trace_and_replaced():
     assert np.isfinite(fixed).all()
 
 
+def test_a_row_that_dips_as_a_whole_is_not_bad_but_a_hot_pixel_in_it_is():
+    """A narrow feature of the spectrum (here one row 3 % below its neighbours, 60 σ of the
+    deep frame's noise on the trace) is the row's, not its pixels'; a hot pixel in the same
+    row still stands out against the row's shared departure."""
+    frame, _ = trace_frame(ny=200)
+    frame[100] = 10.0 + 0.97 * (frame[100] - 10.0)
+    frame[140] = 10.0 + 0.97 * (frame[140] - 10.0)
+    rng = np.random.default_rng(8)
+    deep = frame + rng.normal(0, 0.5, frame.shape).astype(np.float32)
+    deep[140, 37] += 60.0
+    bad = badpix.find_bad_pixels(deep, space_thresh=10)
+    assert not bad[100].any()
+    assert bad[140, 37] and bad[140].sum() == 1
+    local = np.nanmedian(badpix._row_neighbours(deep), axis=0)
+    departure = badpix.row_departure(deep - local, local)
+    assert departure[100] == pytest.approx(-0.03, abs=0.003)
+    assert departure[50] == pytest.approx(0.0, abs=0.003)
+
+
 def test_time_outliers_replaced():
     rng = np.random.default_rng(4)
     cube = rng.normal(100, 1, (40, 5, 6)).astype(np.float32)

@@ -79,6 +79,31 @@ def test_optimal_is_unbiased_rejects_outliers_and_beats_a_wide_box():
     assert 0.85 < np.std(pull) < 1.15
 
 
+def test_a_static_residual_under_the_trace_does_not_dilute_the_optimal_transit():
+    """A flat wrong by 2 % per pixel leaves −ε·B of a 100 DN/s background under a faint
+    trace (11 µm-like: 60 DN/s per row).  A profile taken from the deep frame as it is
+    carries that residual into the weights, Σ P·r / V gains a positive-definite Σ r² / V,
+    and the flux a static offset: depths 3 % too shallow.  Smoothed along the rows the
+    profile no longer follows the pixels' residuals and the mean depth is right."""
+    frame, centre, _ = curved_trace(amp=60.0)
+    rng = np.random.default_rng(5)
+    resid = (-0.02 * 100.0 * rng.standard_normal(frame.shape)).astype(np.float32)
+    depth = 0.02
+    cube = np.stack([frame + resid, (1 - depth) * frame + resid])  # out of, in transit
+    err = np.sqrt(frame + 100.0 + 8.0**2).astype(np.float32)
+
+    def mean_depth(smooth_rows):
+        profile = extract_optimal.spatial_profile(cube[0], centre, 6.0, smooth_rows)
+        flux, _, _ = extract_optimal.optimal_extract(cube, err, profile, sigma_clip=1e9)
+        measured = 1 - flux[1] / flux[0]
+        return measured.mean() / depth, measured.std() / np.sqrt(measured.size) / depth
+
+    raw, _ = mean_depth(None)
+    smoothed, sem = mean_depth(extract_optimal.SMOOTH_ROWS)
+    assert raw < 1 - 4 * sem
+    assert abs(smoothed - 1) < 2 * sem
+
+
 @pytest.mark.parametrize("method", ["median", "slope"])
 def test_background_estimate_noise_is_in_the_extracted_errors(method):
     """Background-only rows: the subtracted estimate's noise is common to the aperture, so the

@@ -255,7 +255,7 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
     n_finite = 0
     # the frame's light curve and trace column, for the wandering-pixel search of pass 2
     search = "badpix" not in skip and params.telegraph_thresh is not None
-    sums = np.zeros((2, stack.nints))
+    sums = np.zeros((3, stack.nints))
     for r0, r1 in blocks:
         rows = slice(r0, r1)
         dq = stack.rows("DQ", r0, r1)
