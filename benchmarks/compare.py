@@ -651,6 +651,10 @@ def _flat_dilution_lines() -> list[str]:
         "reduction can do is say so: Stage 4 adds depth × σ(B Σε) / S to each depth error",
         "(`depth_err_flat`, from the flat's ERR through Stage 2's FLAT_VAR and Stage 3's",
         "Static Err); the full-size `references` case above measures it with and without.",
+        "Optimal extraction adds a trap: weights ∝ P/V from a profile that holds the",
+        "residual r make Σ P·r/V gain Σ r²/V > 0, a dilution whatever the signs of ε; its",
+        "profile is therefore smoothed along the rows (the two seed-8 runs below, before",
+        "and after, when they are in the file).",
         "",
     ]
     if name < "2026-12-07":  # the prediction's box was fixed that day
@@ -726,6 +730,10 @@ OTHER_BINS = {
     "optimal extraction": "program2783, every systematic, optimal extraction",
     "limb darkening from the star's table": (
         "program2783, every systematic, LD from the star's table"
+    ),
+    "seed 8, optimal extraction with the smoothed profile (today's defaults)": (
+        "program2783 every systematic, seed 8, optimal extraction, smoothed profile "
+        "(2026-12-07 evening)"
     ),
 }
 

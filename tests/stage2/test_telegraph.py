@@ -83,6 +83,15 @@ def test_nan_values_and_dead_pixels_do_not_break_the_search():
     assert found[8, 21] and not found[6, 30] and found.sum() == 1
 
 
+def test_a_row_without_flux_in_one_integration_leaves_the_sums_finite():
+    cube = _block(nt=400)
+    cube[50, 12] = 0.0  # the row has no flux in one integration (e.g. saturated, zeroed)
+    sums = telegraph.shared_sums(cube)
+    assert np.isfinite(sums).all()
+    _lc, column = telegraph.shared_series(sums)
+    assert np.isfinite(column).all() and abs(column[50]) < 0.1
+
+
 def test_white_variance_ignores_a_cosmic_ray():
     rng = np.random.default_rng(3)
     series = rng.standard_normal((2000, 1, 1))
