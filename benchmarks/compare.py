@@ -889,9 +889,30 @@ def _seed_pull_table(name: str, r: dict) -> list[str]:
         "",
         f"Pulls: mean {r['pull_mean']:+.2f}{spread}{own}.  The mean bias averaged over the "
         f"seeds — the reduction's part, not one observation's draw — is "
-        f"{r['ensemble_bias_sigma']:+.2f}{bias} σ.",
+        f"{r['ensemble_bias_sigma']:+.2f}{bias} σ.{_chi2_spread(r)}",
         "",
     ]
+
+
+def _chi2_spread(r: dict) -> str:
+    """χ²ν under the full covariance over the seeds, beside what pure noise would give."""
+    if "chi2_nu_correlated_median" not in r:
+        return ""
+    from scipy.stats import chi2
+
+    text = (
+        f"  χ²ν with c: median {r['chi2_nu_correlated_median']:.2f}, mean "
+        f"{r['chi2_nu_correlated_mean']:.2f}, ≤ 1.3 in {r['n_chi2_nu_correlated_within_1_3']} "
+        f"of {r['n']}"
+    )
+    counts = [x["n_channels"] for x in r["runs"] if "n_channels" in x]
+    if not counts:
+        return text + "."
+    k = int(np.median(counts))
+    return (
+        text + f" (noise alone, {k} channels: mean 1, ≤ 1.3 in "
+        f"{100 * chi2.cdf(1.3 * k, k):.0f} % of observations)."
+    )
 
 
 def _mismatch_lines() -> list[str]:

@@ -51,12 +51,17 @@ def merge_runs(old: list[dict], new: list[dict]) -> list[dict]:
 def pull_summary(rows: list[dict]) -> dict:
     """Mean and standard deviation of the offset pulls with and without the common error;
     the mean bias (σ) averaged over the runs, with its standard error: what of the bias is
-    the reduction's and not one observation's draw."""
+    the reduction's and not one observation's draw; χ²ν under the full covariance over the
+    runs (median, mean, how many within the realism target 1.3)."""
     with_common = np.array([r["common_offset_pull"] for r in rows])
     own = np.array([r["common_offset_ppm"] / r["common_offset_err_ppm"] for r in rows])
     bias = np.array([r["mean_bias_sigma"] for r in rows])
+    chi2 = np.array([r["chi2_nu_correlated"] for r in rows])
     n = len(rows)
     return {
+        "chi2_nu_correlated_median": round(float(np.median(chi2)), 3),
+        "chi2_nu_correlated_mean": round(float(np.mean(chi2)), 3),
+        "n_chi2_nu_correlated_within_1_3": int((chi2 <= 1.3).sum()),
         "ensemble_bias_sigma": round(float(np.mean(bias)), 3),
         "ensemble_bias_err": round(float(np.std(bias, ddof=1) / np.sqrt(n)), 3) if n > 1 else None,
         "n": len(rows),

@@ -171,6 +171,7 @@ def test_targets_section(compare):
             "mean_bias_sigma": off / 200,
             "white_residual_over_expected": 1.113,
             "median_depth_err_ppm": 196.5,
+            "n_channels": 18,
         }
         for seed, off in ((9, -65.5), (7, 166.0))
     ]
@@ -181,6 +182,8 @@ def test_targets_section(compare):
     assert "| 9 | -66 ± 44 | 126 | -0.49 | 0.82 | 0.71 | 0.74 | -0.33 | 1.11 | 196 |" in text
     assert text.index("| 7 | +166") < text.index("| 9 | -66")  # by seed
     assert "Pulls: mean +0.38, standard deviation 1.23 (with the channels' errors alone" in text
+    assert "χ²ν with c: median 0.71, mean 0.71, ≤ 1.3 in 2 of 2 (noise alone, 18 channels" in text
+    assert "≤ 1.3 in 82 % of observations)." in text
     assert "model_mismatch.py --channels" not in text  # no channel-mismatch results yet
     bias = {"bias_sigma": [0.335, -0.1], "mean_bias_sigma": 0.1175, "mean_bias_ppm": 12.4}
     mismatch = {"seed 8": {"wavelength_um": [5.125, 11.715], "defaults": bias}}

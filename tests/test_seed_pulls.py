@@ -35,6 +35,7 @@ def test_pull_summary_with_and_without_the_common_error(bench):
             "common_offset_err_ppm": own,
             "common_offset_pull": o / np.hypot(common, own),
             "mean_bias_sigma": o / 200.0,
+            "chi2_nu_correlated": 1.0 + (o > 0),
         }
         for o in offsets
     ]
@@ -44,6 +45,8 @@ def test_pull_summary_with_and_without_the_common_error(bench):
     assert s["own_only_std"] == pytest.approx(np.hypot(common, own) / own, rel=0.1)
     assert s["ensemble_bias_sigma"] == pytest.approx(np.mean(offsets) / 200.0, abs=1e-3)
     assert s["ensemble_bias_err"] == pytest.approx(np.hypot(common, own) / 200 / 20, rel=0.1)
+    assert s["n_chi2_nu_correlated_within_1_3"] == int((offsets <= 0).sum())
+    assert s["chi2_nu_correlated_mean"] == pytest.approx(1.0 + np.mean(offsets > 0), abs=1e-3)
     assert bench.pull_summary(rows[:1])["pull_std"] is None
 
 
