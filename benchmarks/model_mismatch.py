@@ -136,13 +136,18 @@ def row_sums(flux: np.ndarray, lam: np.ndarray, edges) -> np.ndarray:
     )
 
 
+def white_sum(flux: np.ndarray, lam: np.ndarray, white_range) -> np.ndarray:
+    """(n,) sum of the rows' `flux` over `white_range` µm, both ends included (as Stage 4's
+    white light curve)."""
+    return flux[:, (lam >= white_range[0]) & (lam <= white_range[1])].sum(1)
+
+
 def noise_free_channels(cfg, edges: np.ndarray, white_range) -> tuple[np.ndarray, ...]:
     """Times (BJD), white flux and (n, channels) flux of the simulated scene without noise
     (`noise_free_rows`), summed over the rows of each channel [edges[k], edges[k+1]) µm and
     of `white_range`."""
     t, lam, flux = noise_free_rows(cfg)
-    white = flux[:, (lam >= white_range[0]) & (lam <= white_range[1])].sum(1)
-    return t, white, row_sums(flux, lam, edges)
+    return t, white_sum(flux, lam, white_range), row_sums(flux, lam, edges)
 
 
 def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
@@ -204,8 +209,7 @@ def channel_mismatch(simdir: Path, reduction: Path, variants: list[str]) -> dict
     err = 0.5 * (np.asarray(spec["depth_err_low"]) + np.asarray(spec["depth_err_high"]))
     truth = np.asarray(spec["truth_depth"])
     t, lam, rows = noise_free_rows(cfg)  # the scene once, binned for every variant
-    w_lo, w_hi = run.get("white_range", [5.0, 12.0])
-    white = rows[:, (lam >= w_lo) & (lam <= w_hi)].sum(1)
+    white = white_sum(rows, lam, run.get("white_range", [5.0, 12.0]))
     chans = row_sums(rows, lam, edges)
     keep = slice(run["drop_first"], None)
     out = {"wavelength_um": [round(float(x), 3) for x in centre]}

@@ -298,16 +298,18 @@ def _statistics(stack, flat, params, skip, base, blocks, ticker) -> dict:
     return {**out, "hot": hot, "shared_sums": sums}
 
 
-def _subtract_background(sci, x0, params, static) -> None:
-    background.subtract_background(
+def _subtract_background(sci, x0, params, static, inplace=True) -> np.ndarray:
+    """Subtract the run's background model from `sci` (in place, or from a copy) without
+    the `static` pixels; returns the model's (nints, rows, 2) intercepts and slopes."""
+    return background.subtract_background(
         sci,
         x0,
         params.miri_method,
         params.miri_trace_width,
         params.miri_background_width,
         bad=static,
-        inplace=True,
-    )
+        inplace=inplace,
+    )[1]
 
 
 def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) -> dict:
@@ -377,14 +379,7 @@ def _background_wanderers(sci, found, stack, flat, params, state, a) -> np.ndarr
         flat.divide(raw, rows=rows)
         static = state["static"][rows]
         fits = [
-            background.subtract_background(
-                raw,
-                state["x0"],
-                params.miri_method,
-                params.miri_trace_width,
-                params.miri_background_width,
-                bad=bad,
-            )[1][:, 0]
+            _subtract_background(raw, state["x0"], params, bad, inplace=False)[:, 0]
             for bad in (static, static | (found[r] & cols))
         ]
         change = fits[0] - fits[1]  # (nints, 2): old − new intercept and slope

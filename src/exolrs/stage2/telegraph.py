@@ -125,11 +125,12 @@ def shared_sums(y: np.ndarray, bad: np.ndarray | None = None) -> np.ndarray:
     x = np.arange(y.shape[-1])
     peak = np.argmax(np.where(use, y.mean(axis=0), -np.inf), axis=1)
     use &= np.abs(x[None, :] - peak[:, None]) <= TRACE_HALF_WIDTH
-    flux = np.where(use, y, 0.0).sum(axis=2)  # (nt, ny)
+    trace = np.where(use, y, 0.0)
+    flux = trace.sum(axis=2)  # (nt, ny)
     rows = (use.sum(axis=1) >= 2) & (flux.mean(axis=0) > 0)
     ok = rows & (flux > 0)  # (nt, ny): a row's column is measured in that integration
     with np.errstate(invalid="ignore", divide="ignore"):
-        column = np.where(ok, np.where(use, y, 0.0) @ x.astype(np.float64) / flux, 0.0)
+        column = np.where(ok, trace @ x.astype(np.float64) / flux, 0.0)
     dev = np.where(ok, column - np.median(column, axis=0), 0.0)
     noise = 1.4826 * np.median(np.abs(np.diff(dev, axis=0)), axis=0) / np.sqrt(2.0)
     weight = np.where(rows & (noise > 0), 1.0 / np.maximum(noise, 1e-30) ** 2, 0.0)
