@@ -38,7 +38,13 @@ from astropy.table import Table
 from exolrs.config import Stage4Config
 from exolrs.stage4.fit import least_squares_start
 from exolrs.stage4.model import LightCurveModel
-from exolrs.stage4.parameters import BOUNDS, start_values, systematics_names, white_settings
+from exolrs.stage4.parameters import (
+    BOUNDS,
+    slow_ramp_test,
+    start_values,
+    systematics_names,
+    white_settings,
+)
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
@@ -67,10 +73,30 @@ def _least_squares(t, flux, err, p: Stage4Config, free, fixed=None, start=None) 
     return values
 
 
+def white_free(p: Stage4Config) -> list[str]:
+    """The white fit's free parameters (orbit and limb darkening free)."""
+    return ["t0", "a", "b", "rp", "q1", "q2", *systematics_names(p, True)]
+
+
 def white_values(t, flux, err, p: Stage4Config) -> dict:
     """Stage 4's white fit (orbit and limb darkening free) by least squares."""
-    free = ["t0", "a", "b", "rp", "q1", "q2", *systematics_names(p, True)]
-    return _least_squares(t, flux, err, p, free)
+    return _least_squares(t, flux, err, p, white_free(p))
+
+
+def white_with_slow_ramp(t, flux, err, p: Stage4Config) -> tuple[dict, bool]:
+    """The white fit's values by least squares, and whether it has the slow ramp the channels
+    divide out — always with `common_slow_ramp: true`, where the white light measures it
+    with `auto` (Stage 4's test, `slow_ramp.measured`)."""
+    from exolrs.stage4 import slow_ramp
+
+    use = p.common_slow_ramp is True
+    if slow_ramp_test(p):
+        models = [
+            _model(t, flux, err, white_settings(p, x), white_free(white_settings(p, x)))
+            for x in (False, True)
+        ]
+        use, _ = slow_ramp.measured(models[0][0], models[1][0], models[0][1])
+    return white_values(t, flux, err, white_settings(p, use)), use
 
 
 def fitted_depth(t, flux, err, stage4: dict, n_ramps: int, poly_order: int) -> float:
@@ -156,14 +182,19 @@ def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
     `common_slow_ramp`), the channels with the orbit and ramp time scales fixed to it — or,
     with `tau_bands`, the time scales of the `bands` (centres µm, (n, bands) flux) fitted
     and interpolated at the channel `centres` (µm) as `ramp_bands` does."""
-    from exolrs.stage4.common_mode import slow_ramp
     from exolrs.stage4.ramp_bands import channel_time_scales, fitted_time_scales
+    from exolrs.stage4.slow_ramp import channel_values, slow_ramp
 
     err = np.full(t.size, 1e-4)  # noise-free: equal weights
-    wv = white_values(t, white, err, white_settings(p))
+    wv, use = white_with_slow_ramp(t, white, err, p)
     slow = np.zeros(t.size)
-    if p.common_slow_ramp:
-        slow, wv, _ = slow_ramp(wv, t - t[0])
+    if use:
+        m, _ = _model(t, white, err, white_settings(p, True), white_free(white_settings(p, True)))
+        split = slow_ramp(wv, t - t[0], m.systematics(wv))
+        if split is None:
+            wv = channel_values(wv)
+        else:
+            slow, wv, _ = split
     fixed = {k: wv[k] for k in ("t0", "a", "b") if k in wv}
     taus = {k: wv[k] for k in ("tau1", "tau2") if k in wv}
     per_channel = [taus] * chans.shape[1]

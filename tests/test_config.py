@@ -70,3 +70,19 @@ def test_common_slow_ramp_needs_room_for_one_more_ramp(tmp_path):
         load_config(path)
     path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: true\n")
     assert load_config(path).stage4.common_slow_ramp
+
+
+def test_common_slow_ramp_auto_is_off_where_there_is_no_room(tmp_path):
+    from exolrs.stage4.parameters import slow_ramp_test
+
+    path = tmp_path / "run.yaml"
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: auto\n  n_ramps: 2\n")
+    p = load_config(path).stage4
+    assert p.common_slow_ramp == "auto" and not slow_ramp_test(p)
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: auto\n")
+    assert slow_ramp_test(load_config(path).stage4)
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: true\n")
+    assert not slow_ramp_test(load_config(path).stage4)  # always, no test
+    path.write_text("input: a.fits\nstage4:\n  common_slow_ramp: sometimes\n")
+    with pytest.raises(ExolrsError, match="common_slow_ramp"):
+        load_config(path)

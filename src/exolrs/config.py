@@ -169,11 +169,12 @@ class Stage4Config(_Section):
         "squares, the orbit fixed to the white fit's) and interpolated in wavelength to the "
         "channels, instead of the white light's (e.g. [5, 6, 7, 8, 9, 10, 11, 12]).",
     )
-    common_slow_ramp: bool = Field(
+    common_slow_ramp: bool | Literal["auto"] = Field(
         False,
         description="Fit the white light with one more, slower ramp and divide it out of "
         "every channel, as the same fraction of the flux at every wavelength (the channels "
-        "keep n_ramps; n_ramps ≤ 1).",
+        "keep n_ramps; n_ramps ≤ 1).  auto: only where the white light measures that ramp "
+        "(its χ² gain beats the information criterion's price; off with n_ramps 2).",
     )
     sampler: Literal["de", "emcee", "dynesty"] = Field(
         "de",
@@ -218,7 +219,7 @@ class Stage4Config(_Section):
 
     @model_validator(mode="after")
     def _slow_ramp_fits(self):
-        if self.common_slow_ramp and self.n_ramps > 1:
+        if self.common_slow_ramp is True and self.n_ramps > 1:
             raise ValueError(
                 "common_slow_ramp adds a ramp to the white fit's n_ramps, which allows 2: "
                 "give n_ramps: 0 or 1"

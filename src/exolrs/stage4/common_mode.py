@@ -32,20 +32,6 @@ from exolrs.stage4 import gp
 from exolrs.stage4.model import LightCurveModel, is_linear
 
 
-def slow_ramp(best: dict[str, float], ts: np.ndarray) -> tuple[np.ndarray, dict, dict]:
-    """The white fit's slowest ramp as a fraction of its baseline, A/c0 · exp(−t/τ) at the
-    times `ts` since the first (`stage4: common_slow_ramp`); the white values the channels
-    take (its other ramp's τ as tau1, or no ramp); and a record of the ramp."""
-    ramps = sorted((best[f"tau{k}"], k) for k in (1, 2) if f"A{k}" in best and f"tau{k}" in best)
-    tau, k = ramps[-1]
-    fraction = best[f"A{k}"] / best["c0"] * np.exp(-np.asarray(ts, float) / tau)
-    values = {n: v for n, v in best.items() if n not in ("A1", "A2", "tau1", "tau2")}
-    if len(ramps) > 1:
-        values["tau1"] = ramps[0][0]
-    record = {"fraction_at_start": float(fraction[0]), "tau_hours": float(24 * tau)}
-    return fraction, values, record
-
-
 def depth_response(m: LightCurveModel, values: dict[str, float]) -> np.ndarray:
     """(n,) w: the change of the fitted depth, (Rp/R*)² or fp, per unit change of each flux
     point, linearised at `values` (every value of the model, e.g. a FitResult's `best`)."""

@@ -27,16 +27,17 @@ from exolrs.io.tables import write_json, write_table
 from exolrs.io.x1dints import load_spectra
 from exolrs.parallel import Executor
 from exolrs.plots import stage4 as plots
-from exolrs.stage4 import binning, gp, ramp_bands
+from exolrs.stage4 import binning, gp, ramp_bands, slow_ramp
 from exolrs.stage4.accuracy import spectrum_metrics
 from exolrs.stage4.channel_set import joint_ready
-from exolrs.stage4.common_mode import common_depth_errors, slow_ramp
+from exolrs.stage4.common_mode import common_depth_errors
 from exolrs.stage4.fit import FitResult, fit_light_curve
 from exolrs.stage4.fit_joint import fit_channels
 from exolrs.stage4.model import LightCurveModel
 from exolrs.stage4.parameters import (
     BOUNDS,
     limb_darkening_setup,
+    slow_ramp_test,
     start_values,
     systematics_names,
     white_settings,
@@ -286,19 +287,28 @@ def fit_light_curves(
     wflux, werr = wf[keep] / norm, we[keep] / norm
     ld_free, ld_fixed = limb_darkening_setup(p, float(np.mean(p.white_range)))
     orbit = [n for n in ("t0", "a", "b") if n not in p.planet.fixed]
-    white_p = white_settings(p)
-    free = [*orbit, "rp", *ld_free, *systematics_names(white_p, True)]
     ld_fixed = {**ld_fixed, **{n: getattr(p.planet, n) for n in p.planet.fixed}}
     if p.planet.eclipse:
         if p.planet.rp is None:
             raise ExolrsError("stage4: an eclipse fit needs planet: rp: (Rp/R*) and a, b")
         ld_fixed = {"q1": 0.1, "q2": 0.3, "rp": p.planet.rp, "a": p.planet.a, "b": p.planet.b}
-        free = ["t0", "fp", *systematics_names(white_p, True)]
     bounds = {**BOUNDS, "t0": (float(t[0]), float(t[-1]))}
-    m = LightCurveModel(
-        t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
-    )
+
+    def white_model(extra_ramp: bool) -> LightCurveModel:
+        names = systematics_names(white_settings(p, extra_ramp), True)
+        free = ["t0", "fp", *names] if p.planet.eclipse else [*orbit, "rp", *ld_free, *names]
+        return LightCurveModel(
+            t, wflux, werr, p.planet.period, free, ld_fixed, bounds, detrend, p.planet.eclipse
+        )
+
     start = start_values(p, t, wflux)
+    use_slow = p.common_slow_ramp is True
+    m = white_model(use_slow)
+    slow_test = None
+    if slow_ramp_test(p):  # the extra ramp only where the white light measures it
+        more = white_model(True)
+        use_slow, slow_test = slow_ramp.measured(m, more, start)
+        m = more if use_slow else m
     white = fit_light_curve(
         m, start, seed=p.seed, keep_chain=True, progress=white_progress, **sampling_options(p, True)
     )
@@ -348,8 +358,21 @@ def fit_light_curves(
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     channel_white = white.best
     slow = None
-    if p.common_slow_ramp:  # the same fraction of every channel's flux: divided out
-        slow, channel_white, white_info["common_slow_ramp"] = slow_ramp(white.best, t - t[0])
+    split = slow_ramp.slow_ramp(white.best, t - t[0], white.systematics) if use_slow else None
+    if use_slow and split is None:
+        message = (
+            "stage4: common_slow_ramp: the white fit's slow ramp leaves a baseline that is not "
+            "positive (it trades against the polynomial, not a ramp of its own)"
+        )
+        if p.common_slow_ramp is True:
+            raise ExolrsError(message + "; use common_slow_ramp: auto or false")
+        log.warning("%s: nothing divided out of the channels", message)
+        channel_white = slow_ramp.channel_values(white.best)
+    if slow_test is not None or use_slow:
+        white_info["common_slow_ramp"] = {"used": split is not None, **(slow_test or {})}
+    if split is not None:  # the same fraction of every channel's flux: divided out
+        slow, channel_white, record = split
+        white_info["common_slow_ramp"].update(record)
         bf, be = bf.copy(), be.copy()
         bf[keep] /= 1.0 + slow[:, None]
         be[keep] /= 1.0 + slow[:, None]

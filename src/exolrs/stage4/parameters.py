@@ -27,10 +27,16 @@ BOUNDS = {
 }
 
 
-def white_settings(p: Stage4Config) -> Stage4Config:
-    """The settings of the white fit: with `common_slow_ramp` one ramp more than the
-    channels (its slowest is divided out of them)."""
-    return p.model_copy(update={"n_ramps": p.n_ramps + 1}) if p.common_slow_ramp else p
+def white_settings(p: Stage4Config, slow_ramp: bool) -> Stage4Config:
+    """The settings of the white fit: with a `slow_ramp` one ramp more than the channels
+    (its slowest is divided out of them, `common_slow_ramp`)."""
+    return p.model_copy(update={"n_ramps": p.n_ramps + 1}) if slow_ramp else p
+
+
+def slow_ramp_test(p: Stage4Config) -> bool:
+    """Whether the white light decides if it has a slow ramp for the channels
+    (`common_slow_ramp: auto`, which has room for one ramp more only with n_ramps ≤ 1)."""
+    return p.common_slow_ramp == "auto" and p.n_ramps <= 1
 
 
 def systematics_names(p: Stage4Config, free_tau: bool) -> list[str]:
