@@ -16,6 +16,7 @@ from exolrs.stage4.slow_ramp import (
     channel_values,
     extra_ramp_gain,
     measured,
+    physical,
     slow_ramp,
     slowest,
 )
@@ -26,14 +27,14 @@ LD = {"q1": 0.04, "q2": 0.25}  # u1 = u2 = 0.1, as quick_stage4 fixes them
 
 def test_slow_ramp_is_the_slowest_as_a_fraction_of_the_rest_of_the_baseline():
     ts = np.linspace(0, 0.3, 7)
-    best = {"c0": 2.0, "A1": 0.004, "tau1": 0.2, "A2": -0.01, "tau2": 0.01, "rp": 0.1}
+    best = {"c0": 1.0, "A1": 0.004, "tau1": 0.2, "A2": -0.01, "tau2": 0.01, "rp": 0.1}
     assert slowest(best) == 1
     ramp = 0.004 * np.exp(-ts / 0.2)
-    systematics = 2.0 + ramp - 0.01 * np.exp(-ts / 0.01)
+    systematics = 1.0 + ramp - 0.01 * np.exp(-ts / 0.01)
     fraction, values, record = slow_ramp(best, ts, systematics)
     np.testing.assert_allclose(fraction, ramp / (systematics - ramp))
-    assert fraction[0] == pytest.approx(0.004 / 1.99)  # the rest at t = 0 is 2 − 0.01
-    assert values == {"c0": 2.0, "rp": 0.1, "tau1": 0.01}  # the fast τ goes to the channels
+    assert fraction[0] == pytest.approx(0.004 / 0.99)  # the rest at t = 0 is 1 − 0.01
+    assert values == {"c0": 1.0, "rp": 0.1, "tau1": 0.01}  # the fast τ goes to the channels
     assert record["tau_hours"] == pytest.approx(4.8)
     alone = {"c0": 1.0, "A1": 0.003, "tau1": 0.1}
     _, values, _ = slow_ramp(alone, ts, 1.0 + 0.003 * np.exp(-ts / 0.1))
@@ -41,11 +42,18 @@ def test_slow_ramp_is_the_slowest_as_a_fraction_of_the_rest_of_the_baseline():
 
 
 def test_slow_ramp_that_trades_with_the_polynomial_is_refused():
-    """c0 = −7, A = +8 with a day-long τ: the white model is fine, the split is not."""
+    """c0 = −7, A = +8 (or c0 = 175, A = −177) with a day-long τ: the white model is fine,
+    the split is not."""
     ts = np.linspace(0, 0.02, 50)
-    best = {"c0": -7.0, "c1": 0.1, "A1": 0.003, "tau1": 0.002, "A2": 8.0, "tau2": 1.0}
-    systematics = -7.0 + 0.003 * np.exp(-ts / 0.002) + 8.0 * np.exp(-ts)
-    assert slow_ramp(best, ts, systematics) is None
+    for c0, a2 in ((-7.0, 8.0), (175.0, -177.0)):
+        best = {"c0": c0, "c1": 0.1, "A1": 0.003, "tau1": 0.002, "A2": a2, "tau2": 0.8}
+        systematics = c0 + 0.003 * np.exp(-ts / 0.002) + a2 * np.exp(-ts / 0.8)
+        assert not physical(best)
+        assert slow_ramp(best, ts, systematics) is None
+    # coefficients in range but a baseline that crosses zero
+    best = {"c0": 0.6, "A1": 0.003, "tau1": 0.002, "A2": 0.2, "tau2": 0.8}
+    assert physical(best)
+    assert slow_ramp(best, ts, np.full(ts.size, 0.1)) is None
 
 
 def test_extra_ramp_gain_prices_two_parameters_in_units_of_the_errors_or_the_scatter():
@@ -90,7 +98,7 @@ def test_measured_keeps_a_slow_ramp_the_white_light_shows():
     used, record = measured(fewer, more, start)
     assert used, record
     assert record["information_gain"] > 50
-    assert record["baseline_positive"]
+    assert record["physical"]
 
 
 def test_measured_refuses_an_extra_ramp_that_fits_no_better():
@@ -159,3 +167,28 @@ def test_auto_without_a_slow_ramp_moves_the_channels_little(tmp_path):
     shift = (b["depth"] - a["depth"]) / err
     assert json.loads(auto.white_fit.read_text())["common_slow_ramp"]["used"]
     assert np.all(np.abs(shift) < 0.2)  # measured: 0.10 at most
+
+
+def test_a_split_refused_after_sampling_refits_the_white_light_without_it(tmp_path, monkeypatch):
+    """auto: the white light is fitted again without the ramp (the spectrum is then the one
+    without common_slow_ramp); true: a clear error."""
+    from exolrs.errors import ExolrsError
+    from exolrs.stage4 import slow_ramp as module
+
+    path = _spectra(tmp_path, 0.003)
+    off = quick_stage4(path, tmp_path / "off", bin_width=2.0)
+    real, calls = module.slow_ramp, []
+
+    def after_sampling(*args):  # the least squares' split passes, the posterior's not
+        calls.append(args)
+        return real(*args) if len(calls) == 1 else None
+
+    monkeypatch.setattr(module, "slow_ramp", after_sampling)
+    auto = quick_stage4(path, tmp_path / "auto", bin_width=2.0, common_slow_ramp="auto")
+    record = json.loads(auto.white_fit.read_text())["common_slow_ramp"]
+    assert record["refused_after_sampling"] and not record["used"]
+    a, b = Table.read(off.spectrum), Table.read(auto.spectrum)
+    np.testing.assert_allclose(a["depth"], b["depth"], rtol=1e-6)
+    calls[:] = [None]  # true runs no least-squares test: its first split is refused
+    with pytest.raises(ExolrsError, match="trades against its polynomial"):
+        quick_stage4(path, tmp_path / "true", bin_width=2.0, common_slow_ramp=True)

@@ -305,13 +305,34 @@ def fit_light_curves(
     use_slow = p.common_slow_ramp is True
     m = white_model(use_slow)
     slow_test = None
-    if slow_ramp_test(p):  # the extra ramp only where the white light measures it
+    if slow_ramp_test(p):  # the extra ramp unless the white light refuses it
         more = white_model(True)
         use_slow, slow_test = slow_ramp.measured(m, more, start)
         m = more if use_slow else m
-    white = fit_light_curve(
-        m, start, seed=p.seed, keep_chain=True, progress=white_progress, **sampling_options(p, True)
-    )
+
+    def fit_white(model: LightCurveModel) -> FitResult:
+        return fit_light_curve(
+            model,
+            start,
+            seed=p.seed,
+            keep_chain=True,
+            progress=white_progress,
+            **sampling_options(p, True),
+        )
+
+    white = fit_white(m)
+    split = slow_ramp.slow_ramp(white.best, t - t[0], white.systematics) if use_slow else None
+    if use_slow and split is None:
+        message = (
+            "stage4: common_slow_ramp: the white fit's slow ramp trades against its polynomial "
+            "(a coefficient outside its physical range or a baseline that is not positive)"
+        )
+        if p.common_slow_ramp is True:
+            raise ExolrsError(message + "; use common_slow_ramp: auto or false")
+        log.warning("%s: the white light refitted without it", message)
+        slow_test = {**(slow_test or {}), "refused_after_sampling": True}
+        m = white_model(False)
+        white = fit_white(m)
     seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
     static = spec.static_err if p.flat_error and spec.static_err is not None else None
     white_flat = float("nan")
@@ -358,16 +379,6 @@ def fit_light_curves(
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     channel_white = white.best
     slow = None
-    split = slow_ramp.slow_ramp(white.best, t - t[0], white.systematics) if use_slow else None
-    if use_slow and split is None:
-        message = (
-            "stage4: common_slow_ramp: the white fit's slow ramp leaves a baseline that is not "
-            "positive (it trades against the polynomial, not a ramp of its own)"
-        )
-        if p.common_slow_ramp is True:
-            raise ExolrsError(message + "; use common_slow_ramp: auto or false")
-        log.warning("%s: nothing divided out of the channels", message)
-        channel_white = slow_ramp.channel_values(white.best)
     if slow_test is not None or use_slow:
         white_info["common_slow_ramp"] = {"used": split is not None, **(slow_test or {})}
     if split is not None:  # the same fraction of every channel's flux: divided out

@@ -16,7 +16,10 @@ stays the baseline the channels fit.
 without it, and the extra ramp dropped when the fit with it is no better (its optimiser stuck
 in a degenerate corner: on the `small` preset's noise-free 33-minute scene with one ramp the
 two-ramp fit ended with χ² 227 against 0, and dividing its "slow" ramp out had moved every
-channel by ≈ 2 800 ppm) or when the rest of the baseline is not positive.  It does not ask
+channel by ≈ 2 800 ppm), or when the split is not physical (`physical`: a coefficient out of
+a normalised light curve's range, or the rest of the baseline not positive) — tested on the
+least squares before sampling and on the posterior medians after (then the white light is
+fitted again without the ramp).  It does not ask
 that the white light *detect* the slow ramp: program 2783's simulated drift (0.2 %, τ = 3 h,
 under a 0.4 % settling ramp whose τ doubles from 5 to 12 µm) gains the white fit a χ² of only
 2–25 over 1 774 integrations — below the Bayesian information criterion's price of its two
@@ -31,6 +34,7 @@ import numpy as np
 
 from exolrs.stage4.fit import least_squares_start
 from exolrs.stage4.model import LightCurveModel
+from exolrs.stage4.parameters import BOUNDS
 
 EXTRA_PARAMETERS = 2  # the extra ramp's amplitude and time scale
 MIN_CHI2_GAIN = 0.01  # below this the fits are equal (a noise-free light curve: both ≈ 0)
@@ -44,13 +48,26 @@ def slowest(best: dict[str, float]) -> int:
     return max(ramps)[1]
 
 
+def physical(best: dict[str, float]) -> bool:
+    """Whether the white fit's baseline coefficients (c0, c1, c2, A1, A2) lie in the ranges
+    a normalised light curve's can (parameters.BOUNDS: c0 0.5–1.5, |A| ≤ 0.2, …).  Two
+    ramps that trade against the polynomial leave them far out: on the `small` demo c0 = 175,
+    A2 = −177 (τ 19 h over a 33-minute observation) and the fast ramp's τ 1 h instead of 4
+    minutes, which the channels would have taken."""
+    names = [n for n in ("c0", "c1", "c2", "A1", "A2") if n in best]
+    return all(BOUNDS[n][0] <= best[n] <= BOUNDS[n][1] for n in names)
+
+
 def slow_ramp(
     best: dict[str, float], ts: np.ndarray, systematics: np.ndarray
 ) -> tuple[np.ndarray, dict, dict] | None:
     """The white fit's slowest ramp as a fraction of the rest of its baseline at the times
     `ts` since the first (`systematics` the white fit's factor S(t) at `best`); the white
     values the channels take (its other ramp's τ as tau1, or no ramp); and a record.  None
-    when the rest of the baseline is not positive everywhere (the split is not physical)."""
+    when the split is not physical: a coefficient out of its range, or the rest of the
+    baseline not positive everywhere."""
+    if not physical(best):
+        return None
     k = slowest(best)
     ramp = best[f"A{k}"] * np.exp(-np.asarray(ts, float) / best[f"tau{k}"])
     rest = np.asarray(systematics, float) - ramp
@@ -101,6 +118,6 @@ def measured(
         "chi2_without": round(chi2_fewer, 2),
         "chi2_with": round(chi2_more, 2),
         "information_gain": round(float(gain), 2),
-        "baseline_positive": split is not None,
+        "physical": split is not None,
     }
     return bool(chi2_fewer - chi2_more > MIN_CHI2_GAIN and split is not None), record
