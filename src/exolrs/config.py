@@ -170,11 +170,12 @@ class Stage4Config(_Section):
         "channels, instead of the white light's (e.g. [5, 6, 7, 8, 9, 10, 11, 12]).",
     )
     common_slow_ramp: bool | Literal["auto"] = Field(
-        False,
+        "auto",
         description="Fit the white light with one more, slower ramp and divide it out of "
         "every channel, as the same fraction of the flux at every wavelength (the channels "
-        "keep n_ramps; n_ramps ≤ 1).  auto: only where the white light measures that ramp "
-        "(its χ² gain beats the information criterion's price; off with n_ramps 2).",
+        "keep n_ramps; n_ramps ≤ 1).  auto: unless the white fit with it is no better or "
+        "its split is not physical (coefficients out of range: the ramps trade against the "
+        "polynomial); off with n_ramps 2.  true: always (an error where not physical).",
     )
     sampler: Literal["de", "emcee", "dynesty"] = Field(
         "de",

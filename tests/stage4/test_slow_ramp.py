@@ -160,7 +160,7 @@ def test_auto_without_a_slow_ramp_moves_the_channels_little(tmp_path):
     """No slow ramp: the white light's extra one fits a little noise and is divided out of
     every channel — the spectrum moves by a small fraction of its error."""
     path = _spectra(tmp_path, 0.0)
-    off = quick_stage4(path, tmp_path / "off", bin_width=2.0)
+    off = quick_stage4(path, tmp_path / "off", bin_width=2.0, common_slow_ramp=False)
     auto = quick_stage4(path, tmp_path / "auto", bin_width=2.0, common_slow_ramp="auto")
     a, b = Table.read(off.spectrum), Table.read(auto.spectrum)
     err = 0.5 * (a["depth_err_low"] + a["depth_err_high"])
@@ -176,7 +176,7 @@ def test_a_split_refused_after_sampling_refits_the_white_light_without_it(tmp_pa
     from exolrs.stage4 import slow_ramp as module
 
     path = _spectra(tmp_path, 0.003)
-    off = quick_stage4(path, tmp_path / "off", bin_width=2.0)
+    off = quick_stage4(path, tmp_path / "off", bin_width=2.0, common_slow_ramp=False)
     real, calls = module.slow_ramp, []
 
     def after_sampling(*args):  # the least squares' split passes, the posterior's not

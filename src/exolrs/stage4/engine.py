@@ -381,6 +381,7 @@ def fit_light_curves(
     slow = None
     if slow_test is not None or use_slow:
         white_info["common_slow_ramp"] = {"used": split is not None, **(slow_test or {})}
+    flux_level = np.median(bf[keep], axis=0)  # what the flat's offset dilutes
     if split is not None:  # the same fraction of every channel's flux: divided out
         slow, channel_white, record = split
         white_info["common_slow_ramp"].update(record)
@@ -430,7 +431,7 @@ def fit_light_curves(
     names = list(dict.fromkeys(n for f in fits for n in f.names))  # `auto`: some have the GP
     for k, f in enumerate(fits):
         d, lo, hi = f.depth()
-        flat = float(binning.dilution_error(d, static_var[k], med[k]))
+        flat = float(binning.dilution_error(d, static_var[k], flux_level[k]))
         row = {
             "wavelength": centres[k],
             "bin_half_width": half[k],
