@@ -44,8 +44,10 @@ VARIANTS = {
     "spec_free_tau": {"spec_free_tau": True},
     # the white light's slowest ramp divided out of every channel
     "common_slow_ramp": {"common_slow_ramp": True},
-    # … only where the white light measures that ramp (information criterion)
+    # … unless the white light refuses it (the default since 2026-12-07)
     "common_slow_ramp_auto": {"common_slow_ramp": "auto"},
+    # the channels' one ramp alone (the default before)
+    "no_common_slow_ramp": {"common_slow_ramp": False},
     # the ramp's τ fitted on 1 µm bands and interpolated to the channels
     "tau_bands": {"tau_bands": [5.0, 6.0, 7.0, 8.0, 9.0, 10.0, 11.0, 12.0]},
     # both: the slow ramp common to every channel, the fast one's τ from the bands
