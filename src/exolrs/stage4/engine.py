@@ -302,37 +302,7 @@ def fit_light_curves(
         )
 
     start = start_values(p, t, wflux)
-    use_slow = p.common_slow_ramp is True
-    m = white_model(use_slow)
-    slow_test = None
-    if slow_ramp_test(p):  # the extra ramp unless the white light refuses it
-        more = white_model(True)
-        use_slow, slow_test = slow_ramp.measured(m, more, start)
-        m = more if use_slow else m
-
-    def fit_white(model: LightCurveModel) -> FitResult:
-        return fit_light_curve(
-            model,
-            start,
-            seed=p.seed,
-            keep_chain=True,
-            progress=white_progress,
-            **sampling_options(p, True),
-        )
-
-    white = fit_white(m)
-    split = slow_ramp.slow_ramp(white.best, t - t[0], white.systematics) if use_slow else None
-    if use_slow and split is None:
-        message = (
-            "stage4: common_slow_ramp: the white fit's slow ramp trades against its polynomial "
-            "(a coefficient outside its physical range or a baseline that is not positive)"
-        )
-        if p.common_slow_ramp is True:
-            raise ExolrsError(message + "; use common_slow_ramp: auto or false")
-        log.warning("%s: the white light refitted without it", message)
-        slow_test = {**(slow_test or {}), "refused_after_sampling": True}
-        m = white_model(False)
-        white = fit_white(m)
+    m, white, split, slow_record = _white_fit(p, white_model, start, t - t[0], white_progress)
     seconds["white_fit"] = round(time.perf_counter() - t_start, 2)
     static = spec.static_err if p.flat_error and spec.static_err is not None else None
     white_flat = float("nan")
@@ -379,8 +349,8 @@ def fit_light_curves(
     centres, half, bf, be = centres[usable], half[usable], bf[:, usable], be[:, usable]
     channel_white = white.best
     slow = None
-    if slow_test is not None or use_slow:
-        white_info["common_slow_ramp"] = {"used": split is not None, **(slow_test or {})}
+    if slow_record is not None:
+        white_info["common_slow_ramp"] = slow_record
     flux_level = np.median(bf[keep], axis=0)  # what the flat's offset dilutes
     if split is not None:  # the same fraction of every channel's flux: divided out
         slow, channel_white, record = split
@@ -495,6 +465,41 @@ def fit_light_curves(
         injected_orbit(truth),
         skipped,
     )
+
+
+def _white_fit(p: Stage4Config, white_model, start: dict, ts: np.ndarray, progress):
+    """The white light's fit (`white_model(extra_ramp)` its model, `ts` its times since the
+    first), with one ramp more where `common_slow_ramp` takes it (`auto`:
+    unless `slow_ramp.measured` refuses it; a split the posterior makes unphysical refits
+    without it, or stops `true` with an error).  Returns the model fitted, the fit, the
+    split (`slow_ramp.slow_ramp`'s, or None) and the record for white_fit.json (None when
+    the option is off)."""
+
+    def fit(extra_ramp: bool) -> tuple[LightCurveModel, FitResult]:
+        m = white_model(extra_ramp)
+        options = sampling_options(p, True)
+        return m, fit_light_curve(
+            m, start, seed=p.seed, keep_chain=True, progress=progress, **options
+        )
+
+    use, record = p.common_slow_ramp is True, None
+    if slow_ramp_test(p):  # the extra ramp unless the white light refuses it
+        use, record = slow_ramp.measured(white_model(False), white_model(True), start)
+    m, white = fit(use)
+    split = slow_ramp.slow_ramp(white.best, ts, white.systematics) if use else None
+    if use and split is None:
+        message = (
+            "stage4: common_slow_ramp: the white fit's slow ramp trades against its polynomial "
+            "(a coefficient outside its physical range or a baseline that is not positive)"
+        )
+        if p.common_slow_ramp is True:
+            raise ExolrsError(message + "; use common_slow_ramp: auto or false")
+        log.warning("%s: the white light refitted without it", message)
+        record = {**(record or {}), "refused_after_sampling": True}
+        m, white = fit(False)
+    if record is None and not use:
+        return m, white, None, None
+    return m, white, split, {"used": split is not None, **(record or {})}
 
 
 def _band_time_scales(spec, p, keep, t, detrend, white: dict, slow, centres):
