@@ -83,20 +83,28 @@ def white_values(t, flux, err, p: Stage4Config) -> dict:
     return _least_squares(t, flux, err, p, white_free(p))
 
 
-def white_with_slow_ramp(t, flux, err, p: Stage4Config) -> tuple[dict, bool]:
-    """The white fit's values by least squares, and whether it has the slow ramp the channels
-    divide out — always with `common_slow_ramp: true`, where the white light measures it
-    with `auto` (Stage 4's test, `slow_ramp.measured`)."""
+def white_with_slow_ramp(t, flux, err, p: Stage4Config) -> tuple[dict, tuple | None]:
+    """The white fit's values by least squares and the slow ramp the channels divide out
+    (`slow_ramp.slow_ramp`'s split, or None), as Stage 4's white fit chooses them: always with
+    `common_slow_ramp: true`, unless `slow_ramp.measured` refuses it with `auto`; a split
+    that is not physical leaves the white light fitted without the ramp."""
     from exolrs.stage4 import slow_ramp
+
+    def model(extra: bool):
+        q = white_settings(p, extra)
+        return _model(t, flux, err, q, white_free(q))
 
     use = p.common_slow_ramp is True
     if slow_ramp_test(p):
-        models = [
-            _model(t, flux, err, white_settings(p, x), white_free(white_settings(p, x)))
-            for x in (False, True)
-        ]
-        use, _ = slow_ramp.measured(models[0][0], models[1][0], models[0][1])
-    return white_values(t, flux, err, white_settings(p, use)), use
+        (fewer, start), (more, _) = model(False), model(True)
+        use, _ = slow_ramp.measured(fewer, more, start)
+    if use:
+        wv = white_values(t, flux, err, white_settings(p, True))
+        m, _ = model(True)
+        split = slow_ramp.slow_ramp(wv, m.ts, m.systematics(wv))
+        if split is not None:
+            return wv, split
+    return white_values(t, flux, err, white_settings(p, False)), None
 
 
 def fitted_depth(t, flux, err, stage4: dict, n_ramps: int, poly_order: int) -> float:
@@ -183,18 +191,12 @@ def channel_depths(t, white, chans, p: Stage4Config, centres=None, bands=None):
     with `tau_bands`, the time scales of the `bands` (centres µm, (n, bands) flux) fitted
     and interpolated at the channel `centres` (µm) as `ramp_bands` does."""
     from exolrs.stage4.ramp_bands import channel_time_scales, fitted_time_scales
-    from exolrs.stage4.slow_ramp import channel_values, slow_ramp
 
     err = np.full(t.size, 1e-4)  # noise-free: equal weights
-    wv, use = white_with_slow_ramp(t, white, err, p)
+    wv, split = white_with_slow_ramp(t, white, err, p)
     slow = np.zeros(t.size)
-    if use:
-        m, _ = _model(t, white, err, white_settings(p, True), white_free(white_settings(p, True)))
-        split = slow_ramp(wv, t - t[0], m.systematics(wv))
-        if split is None:
-            wv = channel_values(wv)
-        else:
-            slow, wv, _ = split
+    if split is not None:
+        slow, wv, _ = split
     fixed = {k: wv[k] for k in ("t0", "a", "b") if k in wv}
     taus = {k: wv[k] for k in ("tau1", "tau2") if k in wv}
     per_channel = [taus] * chans.shape[1]
