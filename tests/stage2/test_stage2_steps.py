@@ -226,3 +226,24 @@ def test_slope_background_ignores_a_hot_pixel_in_the_background_columns():
     out, coef = background.subtract_background(cube, 37.0, "slope")
     assert np.allclose(coef[:, 1, 1], 0.2, atol=0.02)  # the slope of the sky, not of the pixel
     assert np.abs(out[:, 1, 30:45]).max() < 3.0
+
+
+def test_pca_leading_eigenpairs_of_a_long_cube_match_the_full_decomposition():
+    """From 600 integrations on, `decompose` takes only the leading eigenpairs (Lanczos);
+    they equal the full decomposition's, signs included, and `gram` sums blocks in place."""
+    rng = np.random.default_rng(5)
+    n, pixels = 900, 300
+    x = (rng.normal(size=(n, 4)) * [40, 20, 9, 5]) @ rng.normal(size=(4, pixels))
+    x = (x + rng.normal(size=(n, pixels))).astype(np.float32)
+    x -= x.mean(axis=0)
+    g = pca.gram(x[:, :100])
+    assert pca.gram(x[:, 100:], out=g) is g
+    np.testing.assert_allclose(g, x.astype(float) @ x.T.astype(float), rtol=1e-4, atol=1e-2)
+    eigen = pca.decompose(g, 6)
+    vals, vecs = np.linalg.eigh(g)
+    vals, vecs = vals[::-1][:6], vecs[:, ::-1][:, :6]
+    vecs *= np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(6)])
+    np.testing.assert_allclose(eigen.values, vals, rtol=1e-8)
+    np.testing.assert_allclose(eigen.vectors[:, :4], vecs[:, :4], atol=1e-8)
+    assert eigen.total == pytest.approx(np.trace(g))
+    assert pca.decompose(g[:50, :50], 3).values.shape == (3,)  # small: the dense path

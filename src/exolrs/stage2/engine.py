@@ -351,7 +351,7 @@ def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) 
         scratch.write_rows("err", r0, err)
         deep[r0:r1] = baseline.deep_frame(sci, base)
         if gram is not None:
-            gram += pca.gram(pca.centred(sci)[1])
+            pca.gram(pca.centred(sci)[1], out=gram)
         ticker.tick()
     out = {"deep": deep, "n_time": np.int64(n_time), "wandering": wandering}
     if gram is not None:

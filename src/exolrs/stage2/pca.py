@@ -3,7 +3,7 @@ chosen components removed (e.g. one tracking the trace's x-drift).
 
 The mean image is subtracted before the decomposition, so "removing component 1" removes the
 strongest *variation*, never the mean image.  Computed from the (nints × nints) Gram matrix
-X Xᵀ of the centred cube X (one float32 product and a small eigen-decomposition), exact and
+X Xᵀ of the centred cube X (one float32 product and the leading eigenpairs), exact and
 fast for thousands of integrations.  The Gram matrix is a sum over pixels, so a cube read in
 blocks of rows gives the same decomposition (`centred`, `gram`, `decompose`, `eigenimages`:
 Stage 2's streamed engine); `pca_cube` is the whole cube at once.  With eigenpairs (λ, v) of
@@ -50,16 +50,41 @@ def centred(block: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, x
 
 
-def gram(x: np.ndarray) -> np.ndarray:
-    """X Xᵀ (float64) of a centred (nints, pixels) block; sums over blocks."""
-    return (x @ x.T).astype(np.float64)
+def gram(x: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """X Xᵀ of a centred (nints, pixels) block added to `out` (float64, a new zero matrix
+    when None) and returned: the sum over a cube's blocks.  Added in place, not through a
+    float64 copy of each block's product (on a 5 400-integration cube that copy was 6 of
+    Stage 2's 117 s)."""
+    if out is None:
+        out = np.zeros((x.shape[0], x.shape[0]))
+    return np.add(out, x @ x.T, out=out)
+
+
+DENSE_BELOW = 600  # Gram matrices smaller than this are decomposed whole
 
 
 def decompose(gram_matrix: np.ndarray, n_components: int) -> Eigen:
-    """The `n_components` leading eigenpairs of a Gram matrix."""
-    vals, vecs = np.linalg.eigh(gram_matrix)
-    order = np.argsort(vals)[::-1][: min(n_components, len(vals))]
-    return Eigen(np.clip(vals[order], 0, None), vecs[:, order], float(np.trace(gram_matrix)))
+    """The `n_components` leading eigenpairs of a Gram matrix.
+
+    Only the leading few are needed: from 600 integrations on they come from Lanczos
+    iterations (ARPACK's `eigsh`, from a fixed start vector so that a run repeats), not a
+    full decomposition — on the 24-hour phase curve's 5 400 × 5 400 matrix 2.5 s instead of
+    numpy's `eigh`'s 18–20 s (benchmarks/bench_phase_curve.py).  The vector of ones is not a
+    start: centring over the integrations makes it the Gram matrix's null vector.  Each
+    eigenvector's sign makes its largest element positive, whichever solver found it."""
+    n = len(gram_matrix)
+    k = min(n_components, n)
+    if n < DENSE_BELOW or k >= n // 4:
+        vals, vecs = np.linalg.eigh(gram_matrix)
+    else:
+        from scipy.sparse.linalg import eigsh
+
+        start = np.random.default_rng(0).standard_normal(n)
+        vals, vecs = eigsh(gram_matrix, k=k, which="LA", v0=start)
+    order = np.argsort(vals)[::-1][:k]
+    vecs = vecs[:, order]
+    vecs *= np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(k)])  # either solver's sign
+    return Eigen(np.clip(vals[order], 0, None), vecs, float(np.trace(gram_matrix)))
 
 
 def eigenimages(eigen: Eigen, x: np.ndarray) -> np.ndarray:
