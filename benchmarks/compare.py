@@ -1030,11 +1030,13 @@ def _variant_lines() -> list[str]:
 def _spectra_figure(r: dict) -> Path | None:
     from astropy.table import Table
 
-    fits_ = {n: t["accuracy"]["spectrum"] for n, t in r["tools"].items() if t.get("accuracy")}
-    fits_ = {n: p for n, p in fits_.items() if Path(p).exists()}
+    wanted = {n: t["accuracy"]["spectrum"] for n, t in r["tools"].items() if t.get("accuracy")}
+    fits_ = {n: p for n, p in wanted.items() if Path(p).exists()}
     out = DOCS / "figures" / f"benchmark_spectra_{r['label']}.png"
-    if not fits_:  # the run's data are gone: keep the figure drawn when they were there
-        return out if out.exists() else None
+    if len(fits_) < len(wanted) and out.exists():  # some of the run's data are gone: keep the
+        return out  # figure drawn when they were all there
+    if not fits_:
+        return None
     import matplotlib
 
     matplotlib.use("Agg")

@@ -210,3 +210,25 @@ def test_offset_fields_are_copied_when_there(compare):
         "chi2_nu_without_offset": 0.936,
     }
     assert compare.offset_fields({"chi2_nu": 1.0}) == {}
+
+
+def test_spectra_figure_kept_when_some_of_its_data_are_gone(compare, tmp_path):
+    """A figure drawn from every tool's spectrum is not redrawn from only those whose files
+    remain (a peer's output deleted to free disk would vanish from it)."""
+    from astropy.table import Table
+
+    spectrum = tmp_path / "exolrs.ecsv"
+    cols = {"wavelength": [5.0, 6.0], "depth": [0.02, 0.021]}
+    Table({**cols, "depth_err_low": [1e-4] * 2, "depth_err_high": [1e-4] * 2}).write(spectrum)
+    r = _run("full", 1800, 150.0, 1500.0, 1800)
+    r["tools"]["exolrs"]["accuracy"] = {
+        **r["tools"]["exolrs"]["accuracy"],
+        "spectrum": str(spectrum),
+    }
+    (compare.DOCS / "figures").mkdir()
+    drawn = compare.DOCS / "figures" / "benchmark_spectra_full.png"
+    drawn.write_bytes(b"the figure of every tool")
+    assert compare._spectra_figure(r) == drawn
+    assert drawn.read_bytes() == b"the figure of every tool"
+    r["tools"]["exotedrf"]["accuracy"] = r["tools"]["exolrs"]["accuracy"]  # all there: redrawn
+    assert compare._spectra_figure(r) == drawn and drawn.read_bytes()[:4] == b"\x89PNG"
