@@ -247,3 +247,28 @@ def test_pca_leading_eigenpairs_of_a_long_cube_match_the_full_decomposition():
     np.testing.assert_allclose(eigen.vectors[:, :4], vecs[:, :4], atol=1e-8)
     assert eigen.total == pytest.approx(np.trace(g))
     assert pca.decompose(g[:50, :50], 3).values.shape == (3,)  # small: the dense path
+
+
+def test_pca_sketch_finds_the_strong_components_without_the_gram_matrix():
+    """Past `GRAM_MAX_MB` the eigenpairs come from passes over blocks of the cube: its strong
+    components equal the full decomposition's, and the trace (the variance fractions'
+    denominator) is exact; components at the noise floor only approximately."""
+    rng = np.random.default_rng(5)
+    n, pixels = 900, 3000
+    x = (rng.normal(size=(n, 4)) * [40, 20, 9, 5]) @ rng.normal(size=(4, pixels))
+    x = (x + rng.normal(size=(n, pixels))).astype(np.float32)
+    x -= x.mean(axis=0)
+    passes = []
+
+    def blocks():
+        passes.append(1)
+        return (x[:, a : a + 500] for a in range(0, pixels, 500))
+
+    full = pca.decompose(pca.gram(x), 6)
+    sketch = pca.sketch_decompose(blocks, n, 6)
+    assert len(passes) == pca.SKETCH_PASSES
+    np.testing.assert_allclose(sketch.values[:4], full.values[:4], rtol=1e-6)
+    np.testing.assert_allclose(sketch.vectors[:, :4], full.vectors[:, :4], atol=1e-6)
+    assert sketch.total == pytest.approx(full.total, rel=1e-6)
+    assert 0.8 < sketch.values[5] / full.values[5] <= 1.0 + 1e-9  # the noise floor: Ritz values
+    assert pca.gram_fits(8192) and not pca.gram_fits(8193)

@@ -48,6 +48,39 @@ def test_blocks_of_a_few_rows_equal_one_block(rateints, tiny_sim, tmp_path, monk
     assert not (tmp_path / "rows" / engine.WORK_DIR).exists()  # scratch removed when done
 
 
+def test_a_cube_too_long_for_its_gram_matrix_takes_the_sketched_pca(
+    rateints, tiny_sim, tmp_path, monkeypatch
+):
+    """Where the (nints × nints) Gram matrix would pass `pca.GRAM_MAX_MB` (8 192 integrations)
+    it is not formed: the leading components come from passes over the scratch cube (its
+    accuracy on a cube with strong components: test_stage2_steps), and removing the first
+    gives the calints of the full decomposition's removal."""
+    from astropy.table import Table
+
+    from exolrs.stage2 import pca
+
+    options = {"remove_components": [1], "miri_method": "slope"}
+    full = _run(rateints, tiny_sim, tmp_path / "full", **options)
+    monkeypatch.setattr(pca, "GRAM_MAX_MB", 0.0)
+    # the tiny cube's 24 integrations hold only noise-level components, which a sketch of
+    # fewer directions finds only approximately: with as many as integrations it is exact
+    monkeypatch.setattr(pca, "SKETCH_OVERSAMPLE", 24)
+    monkeypatch.setattr(pca, "decompose", None)  # the Gram path would fail
+    seen = []
+    sketched = _run(
+        rateints,
+        tiny_sim,
+        tmp_path / "sketched",
+        progress=lambda done, total: seen.append((done, total)),
+        **options,
+    )
+    for a, b in zip(_products(full), _products(sketched), strict=True):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.nanmax(np.abs(a)))
+    ts = [Table.read(r.deep_frame.parent / "T_pca_timeseries.ecsv") for r in (full, sketched)]
+    np.testing.assert_allclose(ts[1]["pca_1"], ts[0]["pca_1"], rtol=1e-4, atol=1e-3)
+    assert seen[-1][0] == seen[-1][1]
+
+
 def test_a_stopped_run_resumes_at_its_first_unwritten_segment(
     rateints, tiny_sim, tmp_path, monkeypatch
 ):

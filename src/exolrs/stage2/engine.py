@@ -166,7 +166,8 @@ def run_stage2(
     remove = [] if "pca" in skip else _components(params)
     fingerprint = digest(record)
     blocks = row_blocks(stack.nints, stack.ny, stack.nx, BLOCK_MB)
-    passes = 2 + ("pca" not in skip) + ("background" not in skip)
+    sketch = "pca" not in skip and not pca.gram_fits(stack.nints)  # Gram matrix too large
+    passes = 2 + ("pca" not in skip) + ("background" not in skip) + sketch * pca.SKETCH_PASSES
     ticker = _Ticker(progress, passes * len(blocks) + len(paths))
     scratch = ScratchCube(out / WORK_DIR, fingerprint, stack.shape)
     state = None if force_redo else scratch.load_state(("sci", "err"))
@@ -318,7 +319,8 @@ def _calibrate(stack, flat, params, skip, base, blocks, state, scratch, ticker) 
     ny, nx, h = stack.ny, stack.nx, badpix.HALO
     calibrated_input = "VAR_FLAT" in stack.names  # jwst calints: the flat's error is in ERR
     deep = np.full((ny, nx), np.nan, np.float32)
-    gram = None if "pca" in skip else np.zeros((stack.nints, stack.nints))
+    held = "pca" not in skip and pca.gram_fits(stack.nints)  # else sketched after this pass
+    gram = np.zeros((stack.nints, stack.nints)) if held else None
     n_time = 0
     wandering = np.zeros((ny, nx), bool)
     for r0, r1 in blocks:
@@ -394,8 +396,20 @@ def _background_wanderers(sci, found, stack, flat, params, state, a) -> np.ndarr
 
 def _principal_components(scratch, params, remove, base, blocks, state, ticker) -> dict:
     """Pass 3: the leading eigen-images (as many more as components are removed, so that
-    the decomposition after the removal needs no second pass) and the final deep frame."""
-    eigen = pca.decompose(state.pop("gram"), params.pca_components + len(remove))
+    the decomposition after the removal needs no second pass) and the final deep frame.  The
+    eigenpairs come from pass 2's Gram matrix or, where it would pass `pca.GRAM_MAX_MB`,
+    from `pca.SKETCH_PASSES` passes over the scratch cube."""
+    k = params.pca_components + len(remove)
+    if "gram" in state:
+        eigen = pca.decompose(state.pop("gram"), k)
+    else:
+
+        def centred_blocks():
+            for r0, r1 in blocks:
+                yield pca.centred(scratch.rows("sci", r0, r1))[1]
+                ticker.tick()
+
+        eigen = pca.sketch_decompose(centred_blocks, scratch.shape[0], k)
     ny, nx = state["static"].shape
     images = np.zeros((len(eigen.values), ny, nx), np.float32)
     mean = np.zeros((ny, nx), np.float32)

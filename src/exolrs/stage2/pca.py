@@ -4,7 +4,8 @@ chosen components removed (e.g. one tracking the trace's x-drift).
 The mean image is subtracted before the decomposition, so "removing component 1" removes the
 strongest *variation*, never the mean image.  Computed from the (nints × nints) Gram matrix
 X Xᵀ of the centred cube X (one float32 product and the leading eigenpairs), exact and
-fast for thousands of integrations.  The Gram matrix is a sum over pixels, so a cube read in
+fast for thousands of integrations; past `GRAM_MAX_MB` (8 192 integrations) the matrix is
+not formed and `sketch_decompose` finds the leading eigenpairs in passes over the cube.  The Gram matrix is a sum over pixels, so a cube read in
 blocks of rows gives the same decomposition (`centred`, `gram`, `decompose`, `eigenimages`:
 Stage 2's streamed engine); `pca_cube` is the whole cube at once.  With eigenpairs (λ, v) of
 X Xᵀ, the eigen-images are Xᵀv / √λ and their time series v √λ.
@@ -81,10 +82,49 @@ def decompose(gram_matrix: np.ndarray, n_components: int) -> Eigen:
 
         start = np.random.default_rng(0).standard_normal(n)
         vals, vecs = eigsh(gram_matrix, k=k, which="LA", v0=start)
+    return _signed(vals, vecs, k, float(np.trace(gram_matrix)))
+
+
+def _signed(vals, vecs, k: int, total: float) -> Eigen:
+    """The `k` largest eigenpairs, each vector's largest element positive (whichever solver
+    found it)."""
     order = np.argsort(vals)[::-1][:k]
     vecs = vecs[:, order]
-    vecs *= np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(k)])  # either solver's sign
-    return Eigen(np.clip(vals[order], 0, None), vecs, float(np.trace(gram_matrix)))
+    vecs *= np.sign(vecs[np.argmax(np.abs(vecs), axis=0), np.arange(k)])
+    return Eigen(np.clip(vals[order], 0, None), vecs, total)
+
+
+GRAM_MAX_MB = 512.0  # above this the Gram matrix is not held: `sketch_decompose` instead
+SKETCH_PASSES = 5  # passes over the cube of `sketch_decompose` (4 power iterations)
+SKETCH_OVERSAMPLE = 10  # directions beyond the components asked for
+
+
+def gram_fits(nints: int) -> bool:
+    """Whether the (nints × nints) float64 Gram matrix stays under `GRAM_MAX_MB` (8 192
+    integrations: 37 h at program 2783's 15.9 s)."""
+    return nints * nints * 8 / 2**20 <= GRAM_MAX_MB
+
+
+def sketch_decompose(blocks, nints: int, n_components: int, seed: int = 0) -> Eigen:
+    """The `n_components` leading eigenpairs of X Xᵀ without forming it, in memory
+    proportional to `nints` × (components + 10): randomized subspace iteration (Halko,
+    Martinsson & Tropp 2011, algorithm 4.4) over `blocks()`, a callable that yields the
+    centred cube's (nints, pixels) blocks afresh for each of `SKETCH_PASSES` passes; the last
+    pass's product gives the Rayleigh–Ritz eigenpairs and the trace.  The strong components
+    come out as the full decomposition's; components at the noise floor, whose eigenvalues
+    nearly coincide, only approximately (any basis of them is as good)."""
+    size = min(n_components + SKETCH_OVERSAMPLE, nints)
+    q = np.linalg.qr(np.random.default_rng(seed).standard_normal((nints, size)))[0]
+    for k in range(SKETCH_PASSES):
+        y, total = np.zeros((nints, size)), 0.0
+        q32 = q.astype(np.float32)
+        for x in blocks():
+            y += x @ (x.T @ q32)
+            total += float(np.einsum("ij,ij->", x, x, dtype=np.float64))
+        if k < SKETCH_PASSES - 1:
+            q = np.linalg.qr(y)[0]
+    vals, vecs = np.linalg.eigh(q.T @ y)  # y = X Xᵀ q: the Gram matrix on q's span
+    return _signed(vals, q @ vecs, min(n_components, nints), total)
 
 
 def eigenimages(eigen: Eigen, x: np.ndarray) -> np.ndarray:
