@@ -23,6 +23,15 @@ def _run(rateints, tiny_sim, out, **kw):
     )
 
 
+def _watched_run(rateints, tiny_sim, out, **kw):
+    """`_run` and the (done, total) of every progress call it made."""
+    seen = []
+    result = _run(
+        rateints, tiny_sim, out, progress=lambda done, total: seen.append((done, total)), **kw
+    )
+    return result, seen
+
+
 def _products(result):
     cube = read_integrations_product(result.calints)
     return cube.sci, cube.err, cube.dq, fits.getdata(result.deep_frame)
@@ -32,14 +41,7 @@ def _products(result):
 def test_blocks_of_a_few_rows_equal_one_block(rateints, tiny_sim, tmp_path, monkeypatch, options):
     one = _run(rateints, tiny_sim, tmp_path / "one", **options)
     monkeypatch.setattr(engine, "BLOCK_MB", 1e-9)  # one row a block: 416 blocks, 2-row halos
-    seen = []
-    rows = _run(
-        rateints,
-        tiny_sim,
-        tmp_path / "rows",
-        progress=lambda done, total: seen.append((done, total)),
-        **options,
-    )
+    rows, seen = _watched_run(rateints, tiny_sim, tmp_path / "rows", **options)
     for a, b in zip(_products(one), _products(rows), strict=True):
         # removing a component sums the Gram matrix over 416 blocks: float32 rounding
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-6 * np.nanmax(np.abs(a)))
@@ -66,14 +68,7 @@ def test_a_cube_too_long_for_its_gram_matrix_takes_the_sketched_pca(
     # fewer directions finds only approximately: with as many as integrations it is exact
     monkeypatch.setattr(pca, "SKETCH_OVERSAMPLE", 24)
     monkeypatch.setattr(pca, "decompose", None)  # the Gram path would fail
-    seen = []
-    sketched = _run(
-        rateints,
-        tiny_sim,
-        tmp_path / "sketched",
-        progress=lambda done, total: seen.append((done, total)),
-        **options,
-    )
+    sketched, seen = _watched_run(rateints, tiny_sim, tmp_path / "sketched", **options)
     for a, b in zip(_products(full), _products(sketched), strict=True):
         np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.nanmax(np.abs(a)))
     ts = [Table.read(r.deep_frame.parent / "T_pca_timeseries.ecsv") for r in (full, sketched)]
