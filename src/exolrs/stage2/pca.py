@@ -4,10 +4,11 @@ chosen components removed (e.g. one tracking the trace's x-drift).
 The mean image is subtracted before the decomposition, so "removing component 1" removes the
 strongest *variation*, never the mean image.  Computed from the (nints × nints) Gram matrix
 X Xᵀ of the centred cube X (one float32 product and the leading eigenpairs), exact and
-fast for thousands of integrations; past `GRAM_MAX_MB` (8 192 integrations) the matrix is
-not formed and `sketch_decompose` finds the leading eigenpairs in passes over the cube.  The Gram matrix is a sum over pixels, so a cube read in
+fast for thousands of integrations.  The Gram matrix is a sum over pixels, so a cube read in
 blocks of rows gives the same decomposition (`centred`, `gram`, `decompose`, `eigenimages`:
-Stage 2's streamed engine); `pca_cube` is the whole cube at once.  With eigenpairs (λ, v) of
+Stage 2's streamed engine); past `GRAM_MAX_MB` (8 192 integrations) it is not formed and
+`sketch_decompose` finds the leading eigenpairs in passes over the blocks.  `pca_cube` is the
+whole cube at once.  With eigenpairs (λ, v) of
 X Xᵀ, the eigen-images are Xᵀv / √λ and their time series v √λ.
 """
 
