@@ -94,14 +94,15 @@ def white_with_slow_ramp(t, flux, err, p: Stage4Config) -> tuple[dict, tuple | N
         q = white_settings(p, extra)
         return _model(t, flux, err, q, white_free(q))
 
-    use = p.common_slow_ramp is True
+    use, more = p.common_slow_ramp is True, None
     if slow_ramp_test(p):
         (fewer, start), (more, _) = model(False), model(True)
         use, _ = slow_ramp.measured(fewer, more, start)
     if use:
         wv = white_values(t, flux, err, white_settings(p, True))
-        m, _ = model(True)
-        split = slow_ramp.slow_ramp(wv, m.ts, m.systematics(wv))
+        if more is None:  # `true`: not built for the test
+            more, _ = model(True)
+        split = slow_ramp.slow_ramp(wv, more.ts, more.systematics(wv))
         if split is not None:
             return wv, split
     return white_values(t, flux, err, white_settings(p, False)), None

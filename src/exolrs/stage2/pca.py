@@ -111,17 +111,19 @@ def sketch_decompose(blocks, nints: int, n_components: int, seed: int = 0) -> Ei
     proportional to `nints` × (components + 10): randomized subspace iteration (Halko,
     Martinsson & Tropp 2011, algorithm 4.4) over `blocks()`, a callable that yields the
     centred cube's (nints, pixels) blocks afresh for each of `SKETCH_PASSES` passes; the last
-    pass's product gives the Rayleigh–Ritz eigenpairs and the trace.  The strong components
-    come out as the full decomposition's; components at the noise floor, whose eigenvalues
-    nearly coincide, only approximately (any basis of them is as good)."""
+    pass's product gives the Rayleigh–Ritz eigenpairs, the first the trace.  The strong
+    components come out as the full decomposition's; components at the noise floor, whose
+    eigenvalues nearly coincide, only approximately (any basis of them is as good)."""
     size = min(n_components + SKETCH_OVERSAMPLE, nints)
     q = np.linalg.qr(np.random.default_rng(seed).standard_normal((nints, size)))[0]
+    total = 0.0  # the trace, summed on the first pass
     for k in range(SKETCH_PASSES):
-        y, total = np.zeros((nints, size)), 0.0
+        y = np.zeros((nints, size))
         q32 = q.astype(np.float32)
         for x in blocks():
             y += x @ (x.T @ q32)
-            total += float(np.einsum("ij,ij->", x, x, dtype=np.float64))
+            if k == 0:
+                total += float(np.einsum("ij,ij->", x, x, dtype=np.float64))
         if k < SKETCH_PASSES - 1:
             q = np.linalg.qr(y)[0]
     vals, vecs = np.linalg.eigh(q.T @ y)  # y = X Xᵀ q: the Gram matrix on q's span
